@@ -1,0 +1,64 @@
+// Types of the transcription pipeline (media → VAD → chunks → engine → transcript), shared by the
+// pipeline (plain TypeScript, testable in Node) and the UI that only shows it.
+
+export type Stage = 'idle' | 'loading-engine' | 'loading-model' | 'decoding' | 'vad' | 'transcribing' | 'done' | 'cancelled' | 'error';
+
+export interface EngineStatus {
+  variant: 'mt' | 'st';
+  threads: number;
+  kernels: string;
+  crossOriginIsolated: boolean;
+  /** Why the single-thread variant was chosen, when it was. */
+  fallbackReason?: string;
+}
+
+export interface Progress {
+  stage: Stage;
+  /** 0..1 within the stage. */
+  ratio: number;
+  /** Seconds of audio processed so far and in total (transcribing stage). */
+  audioDoneSec?: number;
+  audioTotalSec?: number;
+  chunkIndex?: number;
+  chunkCount?: number;
+  /** Audio seconds per wall second so far (transcribing stage). */
+  speed?: number;
+  etaSec?: number;
+  message?: string;
+}
+
+export interface TranscriptChunk {
+  index: number;
+  start: number;           // seconds in the whole recording
+  end: number;
+  language: string;        // detected or forced ('' = none)
+  text: string;            // final text ('' while running, then the result)
+  partial: string;         // text streamed so far while the chunk is running
+  status: 'pending' | 'running' | 'done' | 'no-speech' | 'error';
+  error?: string;
+  timings?: { mel_ms: number; encoder_ms: number; prefill_ms: number; decode_ms: number; decode_tokens: number };
+}
+
+export interface Transcript {
+  fileName: string;
+  durationSec: number;
+  chunks: TranscriptChunk[];
+  /** VAD speech segments (seconds). */
+  speech: { start: number; end: number }[];
+  createdAt: string;
+  model?: string;
+}
+
+export interface PipelineOptions {
+  language: string;        // '' = detect
+  context: string;
+  /** Stop after VAD + chunking (no model loaded). */
+  analyseOnly?: boolean;
+}
+
+export interface PipelineEvents {
+  onProgress?(p: Progress): void;
+  onMedia?(info: { durationSec: number; sampleRate: number }): void;
+  onChunks?(t: Transcript): void;               // chunk plan known (all pending)
+  onChunkUpdate?(chunk: TranscriptChunk): void; // partial text / status changes
+}

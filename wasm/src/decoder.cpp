@@ -1,0 +1,111 @@
+// Qwen3 decoder forward (research/qwen3-asr-official.md §4.1): RMSNorm, q/k/v without bias,
+// per-head q_norm/k_norm before NeoX RoPE, GQA causal attention, SwiGLU MLP, final norm.
+#include "decoder.h"
+
+#include <algorithm>
+#include <cmath>
+#include <new>
+
+namespace qasr {
+
+bool KvCache::reserve(const Model& m, int capacity, std::string* error) {
+  const TextConfig& t = m.file.text;
+  kv_dim_ = t.num_kv_heads * t.head_dim;
+  const size_t n = static_cast<size_t>(t.num_layers) * capacity * kv_dim_;
+  try {
+    k_.assign(n, 0.0f);
+    v_.assign(n, 0.0f);
+  } catch (const std::bad_alloc&) {
+    k_.clear();
+    v_.clear();
+    *error = "Not enough memory for the decoder's cache (" + std::to_string(capacity) + " positions)";
+    return false;
+  }
+  capacity_ = capacity;
+  n_past_ = 0;
+  return true;
+}
+
+void embed_tokens(const Model& m, const int* ids, int n, float* out) {
+  const WeightMatrix& e = m.dec.embed;
+  const size_t rb = row_bytes(e.type, e.cols);
+  for (int i = 0; i < n; ++i) {
+    const int id = std::min<int64_t>(std::max(ids[i], 0), e.rows - 1);
+    dequantize_row(e.type, static_cast<const uint8_t*>(e.data) + rb * id, out + static_cast<size_t>(i) * e.cols, e.cols);
+  }
+}
+
+bool decoder_forward(const Model& m, float* x, int n, KvCache* cache, const Numerics& nx, std::string* error) {
+  const TextConfig& t = m.file.text;
+  const DecoderWeights& w = m.dec;
+  ThreadPool* pool = m.pool.get();
+  const int H = t.hidden_size, hd = t.head_dim, nq = t.num_heads, nkv = t.num_kv_heads;
+  const int qdim = nq * hd, kvdim = nkv * hd, I = t.intermediate_size;
+  const int p0 = cache->n_past();
+  if (p0 + n > cache->capacity()) {
+    *error = "The decoder's cache is full";
+    return false;
+  }
+  const float eps = nx.rms_eps_1e5 ? 1e-5f : t.rms_norm_eps;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  const size_t rows = static_cast<size_t>(n);
+  std::vector<float> h(rows * H), q(rows * qdim), k(rows * kvdim), v(rows * kvdim), att(rows * qdim);
+  std::vector<float> gate(rows * I), up(rows * I);
+  std::vector<float> cos_t(rows * hd / 2), sin_t(rows * hd / 2);
+  rope_table(w.rope_inv_freq.data(), hd, p0, n, cos_t.data(), sin_t.data());
+
+  for (size_t li = 0; li < w.layers.size(); ++li) {
+    const DecoderLayer& l = w.layers[li];
+    const int layer = static_cast<int>(li);
+    for (int i = 0; i < n; ++i) rms_norm(x + i * H, l.in_norm.weight.data(), h.data() + i * H, H, eps);
+    matmul(l.q.w, h.data(), n, q.data(), nullptr, pool, nx.precision);
+    matmul(l.k.w, h.data(), n, k.data(), nullptr, pool, nx.precision);
+    matmul(l.v.w, h.data(), n, v.data(), nullptr, pool, nx.precision);
+    for (int i = 0; i < n; ++i) {
+      const float* c = cos_t.data() + static_cast<size_t>(i) * hd / 2;
+      const float* s = sin_t.data() + static_cast<size_t>(i) * hd / 2;
+      for (int hh = 0; hh < nq; ++hh) {
+        float* qh = q.data() + static_cast<size_t>(i) * qdim + hh * hd;
+        rms_norm(qh, l.q_norm.weight.data(), qh, hd, eps);
+        rope_neox(qh, hd, c, s);
+      }
+      for (int hh = 0; hh < nkv; ++hh) {
+        float* kh = k.data() + static_cast<size_t>(i) * kvdim + hh * hd;
+        rms_norm(kh, l.k_norm.weight.data(), kh, hd, eps);
+        rope_neox(kh, hd, c, s);
+      }
+      std::copy_n(k.data() + static_cast<size_t>(i) * kvdim, kvdim, cache->k(layer, p0 + i));
+      std::copy_n(v.data() + static_cast<size_t>(i) * kvdim, kvdim, cache->v(layer, p0 + i));
+    }
+    // Causal GQA attention: query head hh reads kv head hh / (nq / nkv).
+    const int group = nq / nkv;
+    pool->parallel_for(nq * n, [&](int task, int) {
+      const int hh = task % nq, i = task / nq;
+      const int g = hh / group, pos = p0 + i;
+      std::vector<float> scores(pos + 1);
+      const float* qi = q.data() + static_cast<size_t>(i) * qdim + hh * hd;
+      for (int j = 0; j <= pos; ++j) scores[j] = dot_f32(qi, cache->k(layer, j) + g * hd, hd) * scale;
+      softmax_inplace(scores.data(), pos + 1);
+      float* oi = att.data() + static_cast<size_t>(i) * qdim + hh * hd;
+      std::fill(oi, oi + hd, 0.0f);
+      for (int j = 0; j <= pos; ++j) axpy_f32(scores[j], cache->v(layer, j) + g * hd, oi, hd);
+    });
+    matmul(l.o.w, att.data(), n, h.data(), nullptr, pool, nx.precision);
+    for (size_t i = 0; i < rows * H; ++i) x[i] += h[i];
+    for (int i = 0; i < n; ++i) rms_norm(x + i * H, l.post_norm.weight.data(), h.data() + i * H, H, eps);
+    matmul(l.gate.w, h.data(), n, gate.data(), nullptr, pool, nx.precision);
+    matmul(l.up.w, h.data(), n, up.data(), nullptr, pool, nx.precision);
+    swiglu(gate.data(), up.data(), gate.data(), static_cast<int64_t>(rows) * I);
+    matmul(l.down.w, gate.data(), n, h.data(), nullptr, pool, nx.precision);
+    for (size_t i = 0; i < rows * H; ++i) x[i] += h[i];
+  }
+  for (int i = 0; i < n; ++i) rms_norm(x + i * H, w.final_norm.weight.data(), x + i * H, H, eps);
+  cache->advance(n);
+  return true;
+}
+
+void decoder_head(const Model& m, const float* hidden, int rows, float* logits, const Numerics& nx) {
+  matmul(m.dec.head.w, hidden, rows, logits, nullptr, m.pool.get(), nx.precision);
+}
+
+}  // namespace qasr

@@ -1,0 +1,39 @@
+// Qwen3 text decoder with a KV cache sized to the request (research/qwen3-asr-official.md §4.1;
+// research/chatllm-qwen3-asr.md §4.1 for the chatllm eps switch).
+#pragma once
+#include <string>
+#include <vector>
+
+#include "model.h"
+#include "numerics.h"
+
+namespace qasr {
+
+class KvCache {
+ public:
+  // Reserves room for `capacity` positions; false if memory is short.
+  bool reserve(const Model& m, int capacity, std::string* error);
+  int capacity() const { return capacity_; }
+  int n_past() const { return n_past_; }
+  void advance(int n) { n_past_ += n; }
+  void reset() { n_past_ = 0; }
+  float* k(int layer, int pos) { return k_.data() + (static_cast<size_t>(layer) * capacity_ + pos) * kv_dim_; }
+  float* v(int layer, int pos) { return v_.data() + (static_cast<size_t>(layer) * capacity_ + pos) * kv_dim_; }
+  size_t bytes() const { return (k_.size() + v_.size()) * sizeof(float); }
+
+ private:
+  int capacity_ = 0, n_past_ = 0, kv_dim_ = 0;
+  std::vector<float> k_, v_;
+};
+
+// Embedding rows of ids into out [n][hidden].
+void embed_tokens(const Model& m, const int* ids, int n, float* out);
+
+// Runs the decoder over n new input rows x [n][hidden] at positions n_past..n_past+n−1, appending
+// to the cache. On return x holds the final-normed hidden states. False if the cache is full.
+bool decoder_forward(const Model& m, float* x, int n, KvCache* cache, const Numerics& nx, std::string* error);
+
+// logits [m][head_rows] = head(hidden [m][hidden]).
+void decoder_head(const Model& m, const float* hidden, int rows, float* logits, const Numerics& nx);
+
+}  // namespace qasr

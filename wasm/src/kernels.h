@@ -1,0 +1,60 @@
+// Arithmetic kernels. They know nothing of models: plain row-major matrices and vectors.
+// Every optimised kernel has a scalar reference (`*_ref`) kept for tests.
+//
+// Matrix products use the weight layout of the GGMM file: W has `rows` rows of `cols` elements
+// (PyTorch [out, in]), each row stored contiguously in the weight's type.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "ggml_types.h"
+
+namespace qasr {
+
+class ThreadPool;
+
+struct WeightMatrix {
+  GgmlType type = GgmlType::F32;
+  const void* data = nullptr;  // rows * row_bytes(type, cols)
+  int64_t rows = 0;            // output features
+  int64_t cols = 0;            // input features
+};
+
+enum class MatmulPrecision {
+  // Activations are quantised to q8_0 blocks on the fly for q4_0/q4_1/q8_0 weights and the
+  // product is computed in integers (the fast path; chatllm.cpp does the same).
+  kActivationsQ8,
+  // Activations stay f32; weights are dequantised block by block (slow, for exactness tests).
+  kF32,
+};
+
+// Y[m][rows] = X[m][cols] · Wᵀ (+ bias[rows] if bias != nullptr).
+// X rows are contiguous with stride `cols`; Y rows with stride `rows`.
+void matmul(const WeightMatrix& w, const float* x, int64_t m, float* y, const float* bias,
+            ThreadPool* pool, MatmulPrecision precision = MatmulPrecision::kActivationsQ8);
+
+// Scalar reference of matmul (same signature minus the pool); used by tests.
+void matmul_ref(const WeightMatrix& w, const float* x, int64_t m, float* y, const float* bias,
+                MatmulPrecision precision);
+
+// Quantise n floats (n % 32 == 0) to q8_0 blocks (d = amax/127, q = round(x/d)).
+void quantize_row_q8_0(const float* x, BlockQ8_0* y, int64_t n);
+void quantize_row_q8_0_ref(const float* x, BlockQ8_0* y, int64_t n);
+// Quantise n floats to q4_0 blocks the way ggml's reference does (d = signed max / -8,
+// q = min(15, trunc(x/d + 8.5))): used by the "chatllm-compatible numerics" switch.
+void quantize_row_q4_0_ref(const float* x, BlockQ4_0* y, int64_t n);
+
+// Dot products of two f32 vectors and y += a*x (SIMD with scalar reference).
+float dot_f32(const float* a, const float* b, int64_t n);
+float dot_f32_ref(const float* a, const float* b, int64_t n);
+void axpy_f32(float a, const float* x, float* y, int64_t n);
+
+// C[m][n] = A[m][k] · B[n][k]ᵀ, all f32 row-major (attention scores, conv as GEMM).
+void gemm_f32_nt(const float* a, const float* b, float* c, int64_t m, int64_t n, int64_t k,
+                 ThreadPool* pool);
+void gemm_f32_nt_ref(const float* a, const float* b, float* c, int64_t m, int64_t n, int64_t k);
+
+// Name of the compiled kernel family, e.g. "wasm-simd128", "avx2", "scalar".
+const char* kernel_family();
+
+}  // namespace qasr

@@ -1,0 +1,157 @@
+// Arranges a parsed GGMM file into computing weights (see model.h).
+#include "model.h"
+
+#include <cmath>
+#include <cstdlib>
+
+namespace qasr {
+
+Model::~Model() { std::free(buffer); }
+
+namespace {
+
+std::vector<float> to_f32(const TensorView& t) {
+  std::vector<float> out(static_cast<size_t>(t.numel()));
+  const int64_t cols = t.cols(), rows = t.rows();
+  const size_t rb = row_bytes(t.type, cols);
+  for (int64_t r = 0; r < rows; ++r) dequantize_row(t.type, t.data + r * rb, out.data() + r * cols, cols);
+  return out;
+}
+
+struct Builder {
+  const ModelFile& f;
+  std::string* error;
+  bool ok = true;
+
+  const TensorView* get(const std::string& name) {
+    const TensorView* t = f.find(name);
+    if (!t && ok) { *error = "Missing tensor '" + name + "'"; ok = false; }
+    return t;
+  }
+  std::vector<float> vec(const std::string& name) {
+    const TensorView* t = get(name);
+    return t ? to_f32(*t) : std::vector<float>();
+  }
+  Linear linear(const std::string& prefix, bool has_bias) {
+    Linear l;
+    if (const TensorView* t = get(prefix + ".weight")) {
+      l.w.type = t->type;
+      l.w.data = t->data;
+      l.w.rows = t->shape.size() >= 2 ? t->shape[0] : 1;
+      l.w.cols = t->numel() / l.w.rows;
+    }
+    if (has_bias) l.bias = vec(prefix + ".bias");
+    return l;
+  }
+  Norm norm(const std::string& prefix, bool has_bias) {
+    Norm n;
+    n.weight = vec(prefix + ".weight");
+    if (has_bias) n.bias = vec(prefix + ".bias");
+    return n;
+  }
+  // [C_out][C_in][3][3] → [C_out][3][3][C_in]
+  std::vector<float> conv(const std::string& name) {
+    const TensorView* t = get(name);
+    if (!t) return {};
+    const std::vector<float> w = to_f32(*t);
+    const int64_t co = t->shape[0], ci = t->shape[1];
+    std::vector<float> out(w.size());
+    for (int64_t o = 0; o < co; ++o)
+      for (int64_t i = 0; i < ci; ++i)
+        for (int k = 0; k < 9; ++k) out[(o * 9 + k) * ci + i] = w[(o * ci + i) * 9 + k];
+    return out;
+  }
+};
+
+}  // namespace
+
+int audio_token_count(int mel_frames, int frames_per_chunk) {
+  const int full = mel_frames / frames_per_chunk, rem = mel_frames % frames_per_chunk;
+  // 100 → 50 → 25 → 13 through three stride-2 convolutions with padding 1.
+  auto down = [](int x) { return (x - 1) / 2 + 1; };
+  const int per_chunk = down(down(down(frames_per_chunk)));
+  return full * per_chunk + (rem > 0 ? (rem + 7) / 8 : 0);
+}
+
+bool build_model(Model* m, std::string* error) {
+  const ModelFile& f = m->file;
+  Builder b{f, error};
+  const AudioConfig& a = f.audio;
+
+  EncoderWeights& e = m->enc;
+  e.channels = a.downsample_hidden_size;
+  e.conv1_w = b.conv("audio.conv2d1.weight");
+  e.conv1_b = b.vec("audio.conv2d1.bias");
+  e.conv2_w = b.conv("audio.conv2d2.weight");
+  e.conv2_b = b.vec("audio.conv2d2.bias");
+  e.conv3_w = b.conv("audio.conv2d3.weight");
+  e.conv3_b = b.vec("audio.conv2d3.bias");
+  e.conv_out = b.linear("audio.conv_out", false);
+  for (int i = 0; i < a.encoder_layers; ++i) {
+    const std::string p = "audio.layers." + std::to_string(i);
+    EncoderLayer l;
+    l.ln1 = b.norm(p + ".input_layernorm", true);
+    l.ln2 = b.norm(p + ".post_attention_layernorm", true);
+    l.q = b.linear(p + ".self_attn.q_proj", true);
+    l.k = b.linear(p + ".self_attn.k_proj", true);
+    l.v = b.linear(p + ".self_attn.v_proj", true);
+    l.o = b.linear(p + ".self_attn.o_proj", true);
+    l.fc0 = b.linear(p + ".mlp.fc0", true);
+    l.fc1 = b.linear(p + ".mlp.fc1", true);
+    e.layers.push_back(std::move(l));
+  }
+  e.ln_post = b.norm("audio.ln_post", true);
+  e.proj1 = b.linear("multi_modal_projector.proj1", true);
+  e.proj2 = b.linear("multi_modal_projector.proj2", true);
+
+  // Sinusoidal positions, restarted every chunk (research/qwen3-asr-official.md §3.3):
+  // row t = [sin(t·ω_i) | cos(t·ω_i)], ω_i = exp(−i·ln(10⁴)/(D/2 − 1)).
+  const int d = a.d_model, half = d / 2;
+  const int rows = audio_token_count(2 * a.n_window, 2 * a.n_window);
+  e.positions.assign(static_cast<size_t>(rows) * d, 0.0f);
+  const double inc = std::log(10000.0) / (half - 1);
+  for (int t = 0; t < rows; ++t)
+    for (int i = 0; i < half; ++i) {
+      const double w = std::exp(-inc * i);
+      e.positions[static_cast<size_t>(t) * d + i] = static_cast<float>(std::sin(t * w));
+      e.positions[static_cast<size_t>(t) * d + half + i] = static_cast<float>(std::cos(t * w));
+    }
+
+  DecoderWeights& dw = m->dec;
+  const TextConfig& tc = f.text;
+  if (const TensorView* t = b.get("model.embed_tokens.weight")) {
+    dw.embed.type = t->type;
+    dw.embed.data = t->data;
+    dw.embed.rows = t->shape[0];
+    dw.embed.cols = t->shape[1];
+  }
+  for (int i = 0; i < tc.num_layers; ++i) {
+    const std::string p = "model.layers." + std::to_string(i);
+    DecoderLayer l;
+    l.in_norm = b.norm(p + ".input_layernorm", false);
+    l.post_norm = b.norm(p + ".post_attention_layernorm", false);
+    l.q_norm = b.norm(p + ".self_attn.q_norm", false);
+    l.k_norm = b.norm(p + ".self_attn.k_norm", false);
+    l.q = b.linear(p + ".self_attn.q_proj", false);
+    l.k = b.linear(p + ".self_attn.k_proj", false);
+    l.v = b.linear(p + ".self_attn.v_proj", false);
+    l.o = b.linear(p + ".self_attn.o_proj", false);
+    l.gate = b.linear(p + ".mlp.gate_proj", false);
+    l.up = b.linear(p + ".mlp.up_proj", false);
+    l.down = b.linear(p + ".mlp.down_proj", false);
+    dw.layers.push_back(std::move(l));
+  }
+  dw.final_norm = b.norm("model.norm", false);
+  if (f.find("lm_head.weight")) {
+    dw.head = b.linear("lm_head", false);
+  } else {
+    dw.head.w = dw.embed;  // tied head (research/qwen3-asr-official.md §1.2)
+  }
+  const int hd = tc.head_dim;
+  dw.rope_inv_freq.resize(hd / 2);
+  for (int i = 0; i < hd / 2; ++i)
+    dw.rope_inv_freq[i] = std::pow(static_cast<double>(tc.rope_theta), -2.0 * i / hd);
+  return b.ok;
+}
+
+}  // namespace qasr
