@@ -29,6 +29,15 @@ export interface ModelInfo {
   languages: string[];
 }
 
+export interface AlignResult {
+  start_ms: number[];
+  end_ms: number[];
+  classes: number[];
+  audio_tokens: number;
+  input_tokens: number;
+  timings: { encoder_ms: number; decoder_ms: number };
+}
+
 export interface TranscribeOptions {
   language?: string;       // '' or undefined = detect
   context?: string;
@@ -209,6 +218,20 @@ export class EngineModel {
     } finally {
       s.free();
     }
+  }
+
+  /**
+   * ForcedAligner pass over one chunk: start/end in ms (relative to pcm[0]) for each unit. Units
+   * are the aligner's text units (see src/lib/text/units.ts); they are NFC-normalised here.
+   */
+  align(pcm: Float32Array, units: string[], numerics = 0): AlignResult {
+    const M = this.b.M;
+    const json = JSON.stringify(units.map((u) => u.normalize('NFC')));
+    return this.b.withString(json, (jp) => {
+      const p = this.b.withF32(pcm, (pp) => M._qasr_align(this.h, pp, pcm.length, jp, numerics)) >>> 0;
+      if (!p) throw new EngineError(this.b.lastError());
+      return JSON.parse(M.UTF8ToString(p)) as AlignResult;
+    }, true);
   }
 
   /** Encoder output [tokens][dim]. */

@@ -27,6 +27,17 @@ export interface Progress {
   message?: string;
 }
 
+/**
+ * A piece of transcript text with its time span (seconds, absolute in the recording). A list of
+ * them concatenates to the transcript text exactly: `text` carries its leading space and attached
+ * punctuation (CJK: usually one character; other scripts: one word).
+ */
+export interface TimedToken {
+  text: string;
+  start: number;
+  end: number;
+}
+
 export interface TranscriptChunk {
   index: number;
   start: number;           // seconds in the whole recording
@@ -35,6 +46,8 @@ export interface TranscriptChunk {
   text: string;            // final text ('' while running, then the result)
   partial: string;         // text streamed so far while the chunk is running
   status: 'pending' | 'running' | 'done' | 'no-speech' | 'error';
+  /** Word/character timings from the ForcedAligner, when it ran (text stage applied). */
+  tokens?: TimedToken[];
   error?: string;
   timings?: { mel_ms: number; encoder_ms: number; prefill_ms: number; decode_ms: number; decode_tokens: number };
 }

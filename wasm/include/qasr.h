@@ -76,6 +76,13 @@ const char* qasr_session_take_text(qasr_session* s);
 const char* qasr_session_result(qasr_session* s);
 void qasr_session_free(qasr_session* s);
 
+/* ForcedAligner: units_json is a JSON array of the aligner's text units (NFC strings: CJK
+ * characters one by one, other scripts per word). Returns JSON {"start_ms":[...],"end_ms":[...],
+ * "classes":[...],"audio_tokens":A,"input_tokens":L,"timings":{...}} (times relative to pcm[0]),
+ * or NULL on failure. */
+const char* qasr_align(qasr_model* aligner, const float* pcm, int32_t n_samples, const char* units_json,
+                       uint32_t numerics);
+
 /* Test and debug entry points (used by the reference comparisons). */
 /* Log-mel of pcm into out[128 * T] (mel-major); returns T, or -1 if out_capacity is too small. */
 int qasr_debug_mel(const float* pcm, int32_t n_samples, float* out, int32_t out_capacity, int n_threads);

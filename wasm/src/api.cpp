@@ -8,6 +8,7 @@
 #include <new>
 #include <string>
 
+#include "aligner.h"
 #include "asr.h"
 #include "decoder.h"
 #include "encoder.h"
@@ -199,6 +200,48 @@ QASR_EXPORT const char* qasr_session_result(qasr_session* s) {
 }
 
 QASR_EXPORT void qasr_session_free(qasr_session* s) { delete s; }
+
+QASR_EXPORT const char* qasr_align(qasr_model* model, const float* pcm, int32_t n_samples, const char* units_json,
+                                   uint32_t numerics) {
+  if (!model || (!pcm && n_samples > 0) || n_samples < 0 || !units_json) {
+    set_error("Invalid arguments");
+    return nullptr;
+  }
+  const bool ok = guarded([&]() -> bool {
+    Json j;
+    std::string err;
+    if (!Json::parse(units_json, &j, &err) || !j.is_array()) {
+      set_error("The aligner's units must be a JSON array of strings");
+      return false;
+    }
+    std::vector<std::string> units;
+    for (const Json& u : j.items()) {
+      if (!u.is_string()) {
+        set_error("The aligner's units must be a JSON array of strings");
+        return false;
+      }
+      units.push_back(u.string_or(""));
+    }
+    AlignResult r;
+    if (!align_units(&model->m, pcm, n_samples, units, Numerics::from_flags(numerics), &r, &err)) {
+      set_error(err);
+      return false;
+    }
+    auto list = [](const std::vector<int>& v) {
+      std::string s = "[";
+      for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
+      return s + "]";
+    };
+    char timing[160];
+    std::snprintf(timing, sizeof timing, "\"timings\":{\"encoder_ms\":%.2f,\"decoder_ms\":%.2f}}", r.encoder_ms,
+                  r.decoder_ms);
+    g_string = "{\"start_ms\":" + list(r.start_ms) + ",\"end_ms\":" + list(r.end_ms) + ",\"classes\":" +
+               list(r.classes) + ",\"audio_tokens\":" + std::to_string(r.audio_tokens) +
+               ",\"input_tokens\":" + std::to_string(r.input_tokens) + "," + timing;
+    return true;
+  }, false);
+  return ok ? g_string.c_str() : nullptr;
+}
 
 QASR_EXPORT int qasr_debug_mel(const float* pcm, int32_t n_samples, float* out, int32_t out_capacity,
                                int n_threads) {

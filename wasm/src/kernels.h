@@ -15,7 +15,9 @@ class ThreadPool;
 
 struct WeightMatrix {
   GgmlType type = GgmlType::F32;
-  const void* data = nullptr;  // rows * row_bytes(type, cols)
+  // rows * row_bytes(type, cols). Any address for F16/BF16/quantised types; F32 data must be
+  // 4-byte aligned.
+  const void* data = nullptr;
   int64_t rows = 0;            // output features
   int64_t cols = 0;            // input features
 };

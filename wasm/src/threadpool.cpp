@@ -1,12 +1,15 @@
 // ThreadPool (threadpool.h): a persistent pool of n-1 worker threads plus the calling thread.
 //
-// One job at a time: the caller publishes (n_tasks, fn), bumps a generation counter, runs tasks
-// itself, then waits until every worker has checked out of the job. Tasks are claimed with an
-// atomic counter. Workers spin on the generation counter for a short while after each job (a
-// decode step dispatches ~200 small matmuls per token, so waking from a futex every time would
-// cost more than the work) and then sleep on a condition variable. Because the caller waits for
-// every worker to check out, no worker can still be reading a job's fields when the next job is
-// written, so the job fields need no per-generation copies.
+// One job at a time. A job is (n_tasks, fn); its tasks are claimed through one 64-bit atomic
+// "ticket" = (job generation << 32) | next task index, advanced by compare-and-swap, so a worker
+// that wakes up late (still holding an old generation) can never claim a task of a newer job.
+// The caller publishes a job by first invalidating the ticket, then writing (n_tasks, fn), then
+// storing (generation, 0) with release order; it runs tasks itself and returns once the count of
+// finished tasks reaches n_tasks. It never waits for idle workers, so a descheduled worker (busy
+// machine, more threads than cores) costs nothing unless it holds a task.
+// Idle workers spin on the ticket for up to 1 ms after each job (a decode step dispatches ~200
+// small matmuls per token; a futex wake-up per job would cost more than the work) and then sleep
+// on a condition variable. With more threads than cores they do not spin at all.
 //
 // Without pthreads in a WASM build (__EMSCRIPTEN__ && !__EMSCRIPTEN_PTHREADS__) std::thread
 // aborts at run time, so that build has no workers and runs every job inline on the caller.
@@ -33,10 +36,10 @@ namespace {
 
 // Index of the current thread inside the pool whose job it is running (0 = caller).
 thread_local int t_thread_index = 0;
+#if !QASR_POOL_INLINE_ONLY
 // True while this thread is executing tasks of some pool: a nested parallel_for runs inline.
 thread_local bool t_in_job = false;
 
-#if !QASR_POOL_INLINE_ONLY
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_ia32_pause();
@@ -47,7 +50,8 @@ inline void cpu_relax() {
 
 // How long an idle worker keeps spinning before it sleeps, and how often it reads the clock.
 constexpr auto kSpinBudget = std::chrono::microseconds(1000);
-constexpr int kSpinsPerClockRead = 256;
+constexpr int kSpinsPerClockRead = 64;  // power of two
+constexpr int kPureSpins = 2000;        // caller: pause-spins before yielding while it waits
 #endif
 
 void run_inline(int n_tasks, const std::function<void(int, int)>& fn) {
@@ -63,7 +67,10 @@ struct ThreadPool::Impl {};
 
 ThreadPool::ThreadPool(int /*n_threads*/) : impl_(nullptr) {}
 ThreadPool::~ThreadPool() = default;
-int ThreadPool::size() const { return 1; }
+int ThreadPool::size() const {
+  (void)impl_;
+  return 1;
+}
 
 void ThreadPool::parallel_for(int n_tasks, const std::function<void(int, int)>& fn) {
   if (n_tasks > 0) run_inline(n_tasks, fn);
@@ -76,30 +83,52 @@ int max_threads_for_build() { return 1; }
 struct ThreadPool::Impl {
   explicit Impl(int n) : n_threads(n) {}
 
+  static constexpr uint64_t kNoTask = 0xffffffffu;
+
   void worker_main(int index);
-  // Claims and runs tasks of the current job until none is left.
-  void run_tasks(int thread) {
-    const int n = n_tasks;
-    const std::function<void(int, int)>& f = *fn;
+  // Claims and runs tasks of job `gen` until none is left or a newer job replaced it.
+  void run_tasks(uint32_t gen, int thread) {
+    uint64_t cur = ticket.load(std::memory_order_acquire);
+    int n = -1;
+    const std::function<void(int, int)>* f = nullptr;
     for (;;) {
-      const int t = next_task.fetch_add(1, std::memory_order_relaxed);
-      if (t >= n) break;
-      f(t, thread);
+      if (static_cast<uint32_t>(cur >> 32) != gen) return;
+      const uint64_t idx = cur & 0xffffffffu;
+      if (idx == kNoTask) {
+        // The job is being published (or the pool is stopping): wait for it to open.
+        if (stop.load(std::memory_order_acquire)) return;
+        cpu_relax();
+        cur = ticket.load(std::memory_order_acquire);
+        continue;
+      }
+      if (n < 0) {
+        // First sight of the open job: its description was published before the ticket.
+        n = n_tasks.load(std::memory_order_relaxed);
+        f = fn.load(std::memory_order_relaxed);
+      }
+      if (idx >= static_cast<uint64_t>(n)) return;
+      if (!ticket.compare_exchange_weak(cur, cur + 1, std::memory_order_acq_rel,
+                                        std::memory_order_acquire))
+        continue;
+      (*f)(static_cast<int>(idx), thread);
+      tasks_done.fetch_add(1, std::memory_order_release);
+      cur = ticket.load(std::memory_order_acquire);
     }
   }
 
   const int n_threads;
+  bool spin_allowed = true;  // false when there are more threads than cores
   std::vector<std::thread> workers;
   std::mutex dispatch_mu;  // serialises parallel_for calls from different external threads
+  uint32_t generation = 0;  // caller side only (under dispatch_mu)
 
-  // Job description: written by the caller only while no worker is inside a job.
-  int n_tasks = 0;
-  const std::function<void(int, int)>* fn = nullptr;
-  bool stop = false;
+  // Job description; stale readers are harmless (see the file comment), hence atomics.
+  std::atomic<int> n_tasks{0};
+  std::atomic<const std::function<void(int, int)>*> fn{nullptr};
+  std::atomic<bool> stop{false};
 
-  alignas(64) std::atomic<uint32_t> generation{0};
-  alignas(64) std::atomic<int> next_task{0};
-  alignas(64) std::atomic<int> workers_done{0};
+  alignas(64) std::atomic<uint64_t> ticket{kNoTask};
+  alignas(64) std::atomic<int> tasks_done{0};
   alignas(64) std::atomic<int> sleepers{0};
   std::mutex sleep_mu;
   std::condition_variable sleep_cv;
@@ -108,39 +137,40 @@ struct ThreadPool::Impl {
 void ThreadPool::Impl::worker_main(int index) {
   t_thread_index = index;
   uint32_t seen = 0;
+  auto gen_of = [](uint64_t t) { return static_cast<uint32_t>(t >> 32); };
   for (;;) {
-    // Wait for a new generation: spin first, then sleep.
-    uint32_t g = generation.load(std::memory_order_acquire);
-    if (g == seen) {
-      auto start = std::chrono::steady_clock::now();
+    // Wait for a new generation: spin (pause, then yield), then sleep.
+    uint32_t g = gen_of(ticket.load(std::memory_order_acquire));
+    if (g == seen && spin_allowed) {
+      const auto start = std::chrono::steady_clock::now();
       int spins = 0;
       for (;;) {
         cpu_relax();
-        g = generation.load(std::memory_order_acquire);
+        g = gen_of(ticket.load(std::memory_order_acquire));
         if (g != seen) break;
-        if (++spins == kSpinsPerClockRead) {
-          spins = 0;
-          if (std::chrono::steady_clock::now() - start > kSpinBudget) break;
-        }
-      }
-      if (g == seen) {
-        std::unique_lock<std::mutex> lk(sleep_mu);
-        sleepers.fetch_add(1, std::memory_order_seq_cst);
-        while ((g = generation.load(std::memory_order_seq_cst)) == seen) sleep_cv.wait(lk);
-        sleepers.fetch_sub(1, std::memory_order_relaxed);
+        if ((++spins & (kSpinsPerClockRead - 1)) == 0 &&
+            std::chrono::steady_clock::now() - start > kSpinBudget)
+          break;
       }
     }
+    if (g == seen) {
+      std::unique_lock<std::mutex> lk(sleep_mu);
+      sleepers.fetch_add(1, std::memory_order_seq_cst);
+      while ((g = gen_of(ticket.load(std::memory_order_seq_cst))) == seen) sleep_cv.wait(lk);
+      sleepers.fetch_sub(1, std::memory_order_relaxed);
+    }
     seen = g;
-    if (stop) return;  // ordered by the acquire load of generation
+    if (stop.load(std::memory_order_acquire)) return;
     t_in_job = true;
-    run_tasks(index);
+    run_tasks(g, index);
     t_in_job = false;
-    workers_done.fetch_add(1, std::memory_order_release);
   }
 }
 
 ThreadPool::ThreadPool(int n_threads) : impl_(new Impl(std::max(1, n_threads))) {
   const int n = impl_->n_threads;
+  const unsigned hc = std::thread::hardware_concurrency();
+  impl_->spin_allowed = hc == 0 || n <= static_cast<int>(hc);
   impl_->workers.reserve(static_cast<size_t>(n - 1));
   for (int i = 1; i < n; ++i) impl_->workers.emplace_back([this, i] { impl_->worker_main(i); });
 }
@@ -148,8 +178,9 @@ ThreadPool::ThreadPool(int n_threads) : impl_(new Impl(std::max(1, n_threads))) 
 ThreadPool::~ThreadPool() {
   if (!impl_->workers.empty()) {
     std::lock_guard<std::mutex> dl(impl_->dispatch_mu);
-    impl_->stop = true;
-    impl_->generation.fetch_add(1, std::memory_order_seq_cst);
+    impl_->stop.store(true, std::memory_order_relaxed);
+    const uint64_t g = ++impl_->generation;
+    impl_->ticket.store((g << 32) | Impl::kNoTask, std::memory_order_seq_cst);
     { std::lock_guard<std::mutex> lk(impl_->sleep_mu); }
     impl_->sleep_cv.notify_all();
     for (auto& w : impl_->workers) w.join();
@@ -167,11 +198,14 @@ void ThreadPool::parallel_for(int n_tasks, const std::function<void(int, int)>& 
     return;
   }
   std::lock_guard<std::mutex> dl(p.dispatch_mu);
-  p.n_tasks = n_tasks;
-  p.fn = &fn;
-  p.next_task.store(0, std::memory_order_relaxed);
-  p.workers_done.store(0, std::memory_order_relaxed);
-  p.generation.fetch_add(1, std::memory_order_seq_cst);  // publishes the job (release)
+  const uint64_t g = ++p.generation;
+  // 1. invalidate: stale claimers of the previous job fail their CAS from here on;
+  p.ticket.store((g << 32) | Impl::kNoTask, std::memory_order_relaxed);
+  // 2. describe the job; 3. open it (release publishes 2).
+  p.n_tasks.store(n_tasks, std::memory_order_relaxed);
+  p.fn.store(&fn, std::memory_order_relaxed);
+  p.tasks_done.store(0, std::memory_order_relaxed);
+  p.ticket.store(g << 32, std::memory_order_seq_cst);
   if (p.sleepers.load(std::memory_order_seq_cst) > 0) {
     { std::lock_guard<std::mutex> lk(p.sleep_mu); }
     p.sleep_cv.notify_all();
@@ -179,13 +213,12 @@ void ThreadPool::parallel_for(int n_tasks, const std::function<void(int, int)>& 
   const int saved_index = t_thread_index;
   t_thread_index = 0;
   t_in_job = true;
-  p.run_tasks(0);
+  p.run_tasks(static_cast<uint32_t>(g), 0);
   t_in_job = false;
   t_thread_index = saved_index;
-  const int n_workers = p.n_threads - 1;
   int spins = 0;
-  while (p.workers_done.load(std::memory_order_acquire) != n_workers) {
-    if (++spins < 4096) {
+  while (p.tasks_done.load(std::memory_order_acquire) != n_tasks) {
+    if (++spins < kPureSpins) {
       cpu_relax();
     } else {
       std::this_thread::yield();

@@ -28,7 +28,9 @@ class Tokenizer {
   std::string decode(const std::vector<int>& ids, bool skip_special = true) const;
 
   int vocab_size() const;  // largest id + 1 (added tokens included)
-  int token_id(const std::string& content) const;  // added token or vocab string; -1 if none
+  // Id of an added token ("<asr_text>") or of a regular token given as raw bytes (" the", "\n",
+  // not the GPT-2 form "Ġthe"); -1 if none.
+  int token_id(const std::string& content) const;
   bool is_special(int id) const;
 
  private:

@@ -139,7 +139,7 @@ void check_matmul_config(GgmlType t, int64_t rows, int64_t cols, ThreadPool* poo
         a += std::fabs(p);
       }
       yd[static_cast<size_t>(i * rows + j)] = s + (bp ? bp[j] : 0.0);
-      mag[static_cast<size_t>(i * rows + j)] = a + 1e-30;
+      mag[static_cast<size_t>(i * rows + j)] = a + (bp ? std::fabs(bp[j]) : 0.0) + 1e-30;
     }
   }
 
@@ -291,7 +291,6 @@ TEST(kernels_quantize_q4_0_ref) {
 
 TEST(kernels_matmul_all_types) {
   auto pool2 = make_pool(2);
-  Stats total;
   for (GgmlType t : kAllTypes) {
     Stats st;
     Rng rng(static_cast<uint64_t>(t) + 100);
@@ -335,7 +334,8 @@ TEST(kernels_matmul_thread_count_independent) {
 
 TEST(kernels_matmul_unaligned_weights) {
   // Weight payloads are only 16-byte aligned in the file and blocks are 18/20/34 bytes: run
-  // from every offset 0..3 and check the results do not change.
+  // from every offset 0..3 (f16/bf16/quantised; f32 rows must stay 4-byte aligned, offsets of
+  // 4..12 bytes) and check the results do not change.
   Rng rng(5);
   for (GgmlType t : kAllTypes) {
     const int64_t rows = 9, cols = 96;
@@ -343,11 +343,14 @@ TEST(kernels_matmul_unaligned_weights) {
     const std::vector<float> x = make_acts(5, cols, rng);
     std::vector<float> y0(5 * rows);
     for (int off = 0; off < 4; ++off) {
-      std::vector<uint8_t> shifted(wb.size() + 4);
-      std::memcpy(shifted.data() + off, wb.data(), wb.size());
+      const size_t byte_off = static_cast<size_t>(t == GgmlType::F32 ? 4 * off : off);
+      // Allocated as floats so the base is 4-byte aligned for the f32 case.
+      std::vector<float> shifted_buf((wb.size() + 16) / 4 + 1);
+      uint8_t* shifted = reinterpret_cast<uint8_t*>(shifted_buf.data());
+      std::memcpy(shifted + byte_off, wb.data(), wb.size());
       WeightMatrix w;
       w.type = t;
-      w.data = shifted.data() + off;
+      w.data = shifted + byte_off;
       w.rows = rows;
       w.cols = cols;
       std::vector<float> y(5 * rows);
@@ -373,7 +376,7 @@ TEST(kernels_gemm_f32_nt) {
     gemm_f32_nt(a.data(), b.data(), c.data(), s.m, s.n, s.k, pool.get());
     gemm_f32_nt(a.data(), b.data(), c1.data(), s.m, s.n, s.k, nullptr);
     gemm_f32_nt_ref(a.data(), b.data(), cr.data(), s.m, s.n, s.k);
-    CHECK(std::memcmp(c.data(), c1.data(), c.size() * 4) == 0);
+    CHECK(c.empty() || std::memcmp(c.data(), c1.data(), c.size() * 4) == 0);
     for (int64_t i = 0; i < s.m; ++i)
       for (int64_t j = 0; j < s.n; ++j) {
         double exact = 0.0, mag = 1e-30;

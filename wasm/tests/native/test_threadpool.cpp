@@ -182,8 +182,34 @@ TEST(threadpool_dispatch_overhead) {
         std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
     const int64_t per_call = static_cast<int64_t>(pool.size()) * (pool.size() + 1) / 2;
     CHECK(sum.load() == per_call * kCalls);
-    std::printf("     %d thread(s): %d parallel_for calls, %.3f us/dispatch\n", pool.size(), kCalls,
-                us / kCalls);
+    std::printf("     %d thread(s): %d parallel_for calls of empty tasks, %.3f us/dispatch\n",
+                pool.size(), kCalls, us / kCalls);
+    // Tasks of ~1 us each (2 per thread): how much of the work the workers pick up, and the
+    // overhead above the work itself.
+    std::atomic<int64_t> by_workers{0};
+    const int kCalls2 = 20000;
+    auto busy = [] {
+      volatile double acc = 0.0;
+      for (int i = 0; i < 300; ++i) acc = acc + 1.0 / (i + 1.0);
+    };
+    const auto t1 = std::chrono::steady_clock::now();
+    for (int i = 0; i < 2 * pool.size() * 1000; ++i) busy();
+    const double us_serial = std::chrono::duration<double, std::micro>(
+                                 std::chrono::steady_clock::now() - t1).count() / 1000.0;
+    const auto t2 = std::chrono::steady_clock::now();
+    for (int i = 0; i < kCalls2; ++i) {
+      pool.parallel_for(2 * pool.size(), [&](int, int thread) {
+        busy();
+        if (thread != 0) by_workers.fetch_add(1, std::memory_order_relaxed);
+      });
+    }
+    const double us2 =
+        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t2).count() /
+        kCalls2;
+    std::printf("     %d thread(s): job of %d x ~%.2f us tasks: %.2f us/job (serial %.2f us), "
+                "%.0f%% of tasks run by workers\n",
+                pool.size(), 2 * pool.size(), us_serial / (2 * pool.size()), us2, us_serial,
+                100.0 * by_workers.load() / (2.0 * pool.size() * kCalls2));
   }
 }
 
