@@ -5,6 +5,7 @@ import { planChunks, quietestPointFromPcm } from './chunker';
 import { Engine } from './engine';
 import type { ModelInfo } from './engine-binding';
 import { MediaDecoder } from './media';
+import { sniffModelKind, type ModelKind } from './model-file';
 import type { PipelineEvents, PipelineOptions, Progress, Transcript, TranscriptChunk } from './pipeline-types';
 import { VoiceActivityDetector } from './vad';
 
@@ -26,7 +27,7 @@ export class TranscriptionController {
   readonly media: MediaDecoder;
   readonly vad: VoiceActivityDetector;
   readonly engine: Engine;
-  private model: { name: string; info: ModelInfo } | null = null;
+  private readonly models = new Map<ModelKind, { name: string; info: ModelInfo }>();
 
   constructor(deps: PipelineDeps = {}) {
     this.media = deps.media ?? new MediaDecoder();
@@ -38,20 +39,28 @@ export class TranscriptionController {
     return this.engine.start();
   }
 
+  /** The loaded speech recogniser, if any. */
   get loadedModel(): { name: string; info: ModelInfo } | null {
-    return this.model;
+    return this.models.get('asr') ?? null;
   }
 
-  /** Loads a local model file (.bin) as the recogniser; the previous model stays on failure. */
+  /** The loaded ForcedAligner (word timestamps), if any. */
+  get loadedAligner(): { name: string; info: ModelInfo } | null {
+    return this.models.get('aligner') ?? null;
+  }
+
+  /**
+   * Loads a local model file (.bin) into the slot its header names (recogniser or aligner).
+   * A file that is not a model is refused before anything is replaced; if the engine rejects it,
+   * that slot is empty afterwards (the engine frees the old model first to make room).
+   */
   async loadModelFile(file: File, onProgress: (ratio: number) => void, signal?: AbortSignal): Promise<{ name: string; info: ModelInfo }> {
-    const info = await this.engine.loadModel('asr', file, onProgress, signal);
-    if (info.kind !== 'asr') {
-      await this.engine.unloadModel('asr');
-      this.model = null;
-      throw new Error(`"${file.name}" is a ForcedAligner model (word timestamps), not a speech recogniser. Choose a Qwen3-ASR model file.`);
-    }
-    this.model = { name: file.name, info };
-    return this.model;
+    const kind = await sniffModelKind(file);
+    this.models.delete(kind);
+    const info = await this.engine.loadModel(kind, file, onProgress, signal);
+    const loaded = { name: file.name, info };
+    this.models.set(kind, loaded);
+    return loaded;
   }
 
   async run(file: File | Blob, name: string, options: PipelineOptions, events: PipelineEvents = {}, signal?: AbortSignal): Promise<Transcript> {
@@ -64,16 +73,19 @@ export class TranscriptionController {
       signal,
       onProgress: (p) => progress({ stage: 'decoding', ratio: p.ratio, message: 'Decoding the media file' }),
     });
-    const pcm = decoded.pcm;
-    const durationSec = pcm.length / SAMPLE_RATE;
+    const durationSec = decoded.pcm.length / SAMPLE_RATE;
     events.onMedia?.({ durationSec, sampleRate: SAMPLE_RATE });
     throwIfAborted(signal);
 
     progress({ stage: 'vad', ratio: 0, message: 'Finding speech' });
-    const { segments } = await this.vad.detect(pcm, {
+    const vadResult = await this.vad.detect(decoded.pcm, {
       signal,
+      transfer: true,
       onProgress: (ratio) => progress({ stage: 'vad', ratio, message: 'Finding speech' }),
     });
+    const segments = vadResult.segments;
+    // The PCM went to the VAD worker without a copy and came back with the result.
+    const pcm = vadResult.pcm ?? decoded.pcm;
     throwIfAborted(signal);
 
     const plan = planChunks(segments, durationSec, {}, quietestPointFromPcm(pcm, SAMPLE_RATE));
@@ -82,27 +94,36 @@ export class TranscriptionController {
       durationSec,
       speech: segments,
       createdAt: new Date().toISOString(),
-      model: this.model?.name,
+      model: this.loadedModel?.name,
       chunks: plan.map((c, index): TranscriptChunk => ({ index, start: c.start, end: c.end, language: '', text: '', partial: '', status: 'pending' })),
     };
     events.onChunks?.(transcript);
-    if (options.analyseOnly || !this.model || transcript.chunks.length === 0) {
+    if (options.analyseOnly || !this.loadedModel || transcript.chunks.length === 0) {
       progress({ stage: 'done', ratio: 1, message: transcript.chunks.length === 0 ? 'No speech found' : 'Speech analysed' });
       return transcript;
     }
 
     const audioTotalSec = transcript.chunks.reduce((s, c) => s + (c.end - c.start), 0);
-    let audioDoneSec = 0;
+    let audioDoneSec = 0;     // audio of finished chunks (also failed ones: the bar moves on)
+    let transcribedSec = 0;   // audio of chunks that produced a result, and the time they took
+    let transcribeMs = 0;
     const t0 = performance.now();
     for (const chunk of transcript.chunks) {
       throwIfAborted(signal);
-      const elapsed = (performance.now() - t0) / 1000;
-      const speed = audioDoneSec > 0 ? audioDoneSec / elapsed : undefined;
-      progress({
-        stage: 'transcribing', ratio: audioDoneSec / audioTotalSec, audioDoneSec, audioTotalSec,
-        chunkIndex: chunk.index, chunkCount: transcript.chunks.length, speed,
-        etaSec: speed ? (audioTotalSec - audioDoneSec) / speed : undefined,
-      });
+      const chunkSec = chunk.end - chunk.start;
+      const chunkT0 = performance.now();
+      const speed = transcribedSec > 0 ? transcribedSec / (transcribeMs / 1000) : undefined;
+      // Within a chunk the bar advances on the speed measured so far (capped below the chunk's end).
+      const report = () => {
+        const inChunk = speed ? Math.min(0.95 * chunkSec, ((performance.now() - chunkT0) / 1000) * speed) : 0;
+        const done = audioDoneSec + inChunk;
+        progress({
+          stage: 'transcribing', ratio: done / audioTotalSec, audioDoneSec: done, audioTotalSec,
+          chunkIndex: chunk.index, chunkCount: transcript.chunks.length, speed,
+          etaSec: speed ? (audioTotalSec - done) / speed : undefined,
+        });
+      };
+      report();
       chunk.status = 'running';
       events.onChunkUpdate?.(chunk);
       const slice = pcm.slice(Math.floor(chunk.start * SAMPLE_RATE), Math.ceil(chunk.end * SAMPLE_RATE));
@@ -111,8 +132,10 @@ export class TranscriptionController {
           language: options.language || undefined,
           context: options.context.trim() ? options.context.trim().normalize('NFC') : undefined,
           signal,
-          onText: (t) => { chunk.partial += t; events.onChunkUpdate?.(chunk); },
+          onText: (t) => { chunk.partial += t; events.onChunkUpdate?.(chunk); report(); },
         });
+        transcribedSec += chunkSec;
+        transcribeMs += performance.now() - chunkT0;
         chunk.text = r.text;
         chunk.language = r.language;
         chunk.timings = r.timings;
@@ -128,10 +151,13 @@ export class TranscriptionController {
         chunk.error = (e as Error).message;
       }
       events.onChunkUpdate?.(chunk);
-      audioDoneSec += chunk.end - chunk.start;
+      audioDoneSec += chunkSec;
     }
-    const elapsed = (performance.now() - t0) / 1000;
-    progress({ stage: 'done', ratio: 1, audioDoneSec, audioTotalSec, speed: audioDoneSec / elapsed, chunkCount: transcript.chunks.length, message: 'Done' });
+    const elapsedSec = (performance.now() - t0) / 1000;
+    progress({
+      stage: 'done', ratio: 1, audioDoneSec, audioTotalSec, chunkCount: transcript.chunks.length, message: 'Done',
+      speed: transcribedSec > 0 ? transcribedSec / elapsedSec : undefined,
+    });
     return transcript;
   }
 

@@ -671,6 +671,12 @@ bool fill_from_tensors(ModelFile* out, std::string* error) {
   }
   out->text.vocab_size = static_cast<int>(embed->shape[0]);
   const TensorView* head = out->find("lm_head.weight");
+  // chatllm.cpp's converter writes tie_word_embeddings = 0 and always stores lm_head; a file that
+  // says "untied" without it was cut short exactly at that record (GGMM has no tensor count).
+  if (!head && !out->is_aligner() && out->raw.tie_word_embeddings == 0) {
+    *error = missing_msg("lm_head.weight") + " (the file may be truncated)";
+    return false;
+  }
   out->tied_head = head == nullptr && !out->is_aligner();
   out->text.head_rows = head ? static_cast<int>(head->shape[0])
                              : (out->is_aligner() ? out->raw.classify_num : out->text.vocab_size);

@@ -102,9 +102,10 @@ inline __m256i unpack_q4(const uint8_t* qs) {
   return _mm256_set_m128i(hi, lo);
 }
 
+// The C weight rows are ws bytes apart and their outputs ycs floats apart.
 template <GgmlType T, int R, int C>
 void q_tile(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, int64_t nb, float* y,
-            int64_t ldy) {
+            int64_t ldy, int64_t ycs) {
   using Tr = QTraits<T>;
   const __m256i ones = _mm256_set1_epi16(1);
   __m256 acc[R][C];
@@ -151,7 +152,7 @@ void q_tile(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, int64_t 
     for (int c = 0; c < C; ++c) {
       float v = hsum_ps(acc[r][c]);
       if (Tr::kMin) v += macc[r][c];
-      y[r * ldy + c] = v;
+      y[r * ldy + c * ycs] = v;
     }
 }
 
@@ -159,9 +160,16 @@ template <GgmlType T, int R>
 void q_rows(const uint8_t* w, size_t ws, int64_t nw, const uint8_t* act, size_t as, int64_t nb,
             float* y, int64_t ldy) {
   constexpr int C = R >= 3 ? 2 : 4;
+  // The C rows of a tile come from C separate segments of the chunk, so the weights are read as
+  // C long sequential streams (adjacent rows read in lockstep defeat the hardware prefetchers).
   int64_t j = 0;
-  for (; j + C <= nw; j += C) q_tile<T, R, C>(w + j * ws, ws, act, as, nb, y + j, ldy);
-  for (; j < nw; ++j) q_tile<T, R, 1>(w + j * ws, ws, act, as, nb, y + j, ldy);
+  if (nw >= 2 * C) {
+    const int64_t len = nw / C;
+    for (int64_t t = 0; t < len; ++t)
+      q_tile<T, R, C>(w + t * ws, len * ws, act, as, nb, y + t, ldy, len);
+    j = len * C;
+  }
+  for (; j < nw; ++j) q_tile<T, R, 1>(w + j * ws, ws, act, as, nb, y + j, ldy, 1);
 }
 
 template <GgmlType T>

@@ -29,14 +29,46 @@ namespace fam {
 
 namespace {
 
-// Prepared activation row layout (nb = k/32 blocks):
-//   int16 q[nb][32]  (permuted as above)      at 0
-//   int32 corr[nb][4] (8 · pairwise sums)     at nb*64
-//   float d[nb]                               at nb*80
-//   float s[nb] (d · Σq, the q4_1 min term)   at nb*84
+// Prepared activation row layout (nb = k/32 blocks, nbp = nb rounded up to a multiple of 4;
+// the per-block arrays are zero-padded to nbp so groups of 4 blocks load whole vectors):
+//   int16 q[nb][32]   (permuted as above)           at 0
+//   int32 corr[nbp]   (8 · Σq: the q4_0 offset)      at nb*64
+//   float d[nbp]                                    at nb*64 + nbp*4
+//   float s[nbp]      (d · Σq: the q4_1 min term)    at nb*64 + nbp*8
+inline int64_t pad4(int64_t nb) { return (nb + 3) & ~int64_t{3}; }
 inline size_t off_corr(int64_t nb) { return static_cast<size_t>(nb) * 64; }
-inline size_t off_d(int64_t nb) { return static_cast<size_t>(nb) * 80; }
-inline size_t off_s(int64_t nb) { return static_cast<size_t>(nb) * 84; }
+inline size_t off_d(int64_t nb) { return static_cast<size_t>(nb * 64 + pad4(nb) * 4); }
+inline size_t off_s(int64_t nb) { return static_cast<size_t>(nb * 64 + pad4(nb) * 8); }
+
+// u32 lanes holding IEEE halves in their low 16 bits -> f32x4, exactly as half_to_float.
+inline v128_t half_bits_to_f32(v128_t h) {
+  const v128_t em = wasm_v128_and(h, wasm_i32x4_splat(0x7fff));
+  const v128_t sh = wasm_i32x4_shl(em, 13);
+  const v128_t normal = wasm_f32x4_mul(sh, wasm_i32x4_splat(0x77800000));
+  const v128_t special = wasm_v128_or(sh, wasm_i32x4_splat(0x7f800000));
+  const v128_t f = wasm_v128_bitselect(special, normal, wasm_i32x4_ge(em, wasm_i32x4_splat(0x7c00)));
+  return wasm_v128_or(f, wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_splat(0x8000)), 16));
+}
+
+// The fp16 values at p, p + stride, p + 2·stride, p + 3·stride (the first n; other lanes 0).
+template <int N>
+inline v128_t load_half4(const uint8_t* p, size_t stride) {
+  v128_t h = wasm_i32x4_splat(0);
+  h = wasm_v128_load16_lane(p, h, 0);
+  if (N > 1) h = wasm_v128_load16_lane(p + stride, h, 2);
+  if (N > 2) h = wasm_v128_load16_lane(p + 2 * stride, h, 4);
+  if (N > 3) h = wasm_v128_load16_lane(p + 3 * stride, h, 6);
+  return half_bits_to_f32(h);
+}
+
+// Horizontal reduction of four i32x4 block sums into one vector [Σs0, Σs1, Σs2, Σs3], in two
+// steps so only one partial vector per output is live between block pairs.
+inline v128_t pair_reduce(v128_t s0, v128_t s1) {
+  return wasm_i32x4_add(wasm_i32x4_shuffle(s0, s1, 0, 4, 1, 5), wasm_i32x4_shuffle(s0, s1, 2, 6, 3, 7));
+}
+inline v128_t final_reduce(v128_t a, v128_t b) {
+  return wasm_i32x4_add(wasm_i32x4_shuffle(a, b, 0, 1, 4, 5), wasm_i32x4_shuffle(a, b, 2, 3, 6, 7));
+}
 
 inline float hsum_f32x4(v128_t v) {
   const v128_t t = wasm_f32x4_add(v, wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
@@ -110,74 +142,117 @@ struct QTraits<GgmlType::Q8_0> {
   static constexpr bool kCorr = false, kMin = false;
 };
 
-// R activation rows × C weight rows over all nb blocks.
-template <GgmlType T, int R, int C>
-void q_tile(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, int64_t nb, float* y,
-            int64_t ldy) {
-  using Tr = QTraits<T>;
-  v128_t acc[R][C];
-  float macc[R][C];
-  for (int r = 0; r < R; ++r)
-    for (int c = 0; c < C; ++c) {
-      acc[r][c] = wasm_f32x4_splat(0.0f);
-      macc[r][c] = 0.0f;
-    }
-  for (int64_t b = 0; b < nb; ++b) {
-    v128_t wv[C][4];
-    float dw[C], mw[C];
-    for (int c = 0; c < C; ++c) {
-      const uint8_t* blk = w + c * ws + b * Tr::kBlockBytes;
-      dw[c] = half_to_float(load_u16(blk));
-      if (T == GgmlType::Q4_0) {
-        unpack_q4(blk + 2, wv[c]);
-      } else if (T == GgmlType::Q4_1) {
-        mw[c] = half_to_float(load_u16(blk + 2));
-        unpack_q4(blk + 4, wv[c]);
-      } else {
-        unpack_q8(blk + 2, wv[c]);
-      }
-    }
-    for (int r = 0; r < R; ++r) {
-      const uint8_t* ar = act + r * as;
-      const uint8_t* q = ar + b * 64;
-      const v128_t x0 = wasm_v128_load(q);
-      const v128_t x1 = wasm_v128_load(q + 16);
-      const v128_t x2 = wasm_v128_load(q + 32);
-      const v128_t x3 = wasm_v128_load(q + 48);
-      float dx;
-      std::memcpy(&dx, ar + off_d(nb) + b * 4, 4);
-      for (int c = 0; c < C; ++c) {
-        v128_t s = wasm_i32x4_add(
-            wasm_i32x4_add(wasm_i32x4_dot_i16x8(wv[c][0], x0), wasm_i32x4_dot_i16x8(wv[c][1], x1)),
-            wasm_i32x4_add(wasm_i32x4_dot_i16x8(wv[c][2], x2), wasm_i32x4_dot_i16x8(wv[c][3], x3)));
-        if (Tr::kCorr) s = wasm_i32x4_sub(s, wasm_v128_load(ar + off_corr(nb) + b * 16));
-        acc[r][c] = wasm_f32x4_add(
-            acc[r][c], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(s), wasm_f32x4_splat(dw[c] * dx)));
-        if (Tr::kMin) {
-          float sx;
-          std::memcpy(&sx, ar + off_s(nb) + b * 4, 4);
-          macc[r][c] += mw[c] * sx;
-        }
-      }
+// Unpacks block b of C weight rows into the permuted i16 order.
+template <GgmlType T, int C>
+inline void unpack_blocks(const uint8_t* w, size_t ws, int64_t b, v128_t wv[C][4]) {
+  for (int c = 0; c < C; ++c) {
+    const uint8_t* blk = w + c * ws + b * QTraits<T>::kBlockBytes;
+    if (T == GgmlType::Q4_0) {
+      unpack_q4(blk + 2, wv[c]);
+    } else if (T == GgmlType::Q4_1) {
+      unpack_q4(blk + 4, wv[c]);
+    } else {
+      unpack_q8(blk + 2, wv[c]);
     }
   }
+}
+
+// Integer sums (i32x4 partials) of block b for R activation rows × C weight rows.
+template <GgmlType T, int R, int C>
+inline void block_sums(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, int64_t b,
+                       v128_t out[R][C]) {
+  v128_t wv[C][4];
+  unpack_blocks<T, C>(w, ws, b, wv);
+  for (int r = 0; r < R; ++r) {
+    const uint8_t* q = act + r * as + b * 64;
+    const v128_t x0 = wasm_v128_load(q);
+    const v128_t x1 = wasm_v128_load(q + 16);
+    const v128_t x2 = wasm_v128_load(q + 32);
+    const v128_t x3 = wasm_v128_load(q + 48);
+    for (int c = 0; c < C; ++c)
+      out[r][c] = wasm_i32x4_add(
+          wasm_i32x4_add(wasm_i32x4_dot_i16x8(wv[c][0], x0), wasm_i32x4_dot_i16x8(wv[c][1], x1)),
+          wasm_i32x4_add(wasm_i32x4_dot_i16x8(wv[c][2], x2), wasm_i32x4_dot_i16x8(wv[c][3], x3)));
+  }
+}
+
+// One group of N (1..4) blocks starting at b0: exact integer block sums, reduced to one i32x4
+// (lane k = block b0 + k), q4_0 offset subtracted in integers, then scaled by d_w·d_x per lane
+// and added to the f32x4 accumulators (q4_1 adds m_w · d_x·Σq_x per lane too).
+template <GgmlType T, int R, int C, int N>
+inline void q_group(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, int64_t nb,
+                    int64_t b0, v128_t acc[R][C]) {
+  using Tr = QTraits<T>;
+  const v128_t zero = wasm_i32x4_splat(0);
+  v128_t s0[R][C], s1[R][C], half[R][C];
+  block_sums<T, R, C>(w, ws, act, as, b0, s0);
+  if (N > 1) {
+    block_sums<T, R, C>(w, ws, act, as, b0 + 1, s1);
+  }
   for (int r = 0; r < R; ++r)
+    for (int c = 0; c < C; ++c) half[r][c] = pair_reduce(s0[r][c], N > 1 ? s1[r][c] : zero);
+  if (N > 2) block_sums<T, R, C>(w, ws, act, as, b0 + 2, s0);
+  if (N > 3) block_sums<T, R, C>(w, ws, act, as, b0 + 3, s1);
+  v128_t dw[C], mw[C];
+  for (int c = 0; c < C; ++c) {
+    const uint8_t* blk = w + c * ws + b0 * Tr::kBlockBytes;
+    dw[c] = load_half4<N>(blk, Tr::kBlockBytes);
+    if (Tr::kMin) mw[c] = load_half4<N>(blk + 2, Tr::kBlockBytes);
+  }
+  for (int r = 0; r < R; ++r) {
+    const uint8_t* ar = act + r * as;
+    const v128_t dx = wasm_v128_load(ar + off_d(nb) + b0 * 4);
+    const v128_t corr = Tr::kCorr ? wasm_v128_load(ar + off_corr(nb) + b0 * 4) : zero;
+    const v128_t sx = Tr::kMin ? wasm_v128_load(ar + off_s(nb) + b0 * 4) : zero;
     for (int c = 0; c < C; ++c) {
-      float v = hsum_f32x4(acc[r][c]);
-      if (Tr::kMin) v += macc[r][c];
-      y[r * ldy + c] = v;
+      v128_t sum = final_reduce(half[r][c], pair_reduce(N > 2 ? s0[r][c] : zero,
+                                                        N > 3 ? s1[r][c] : zero));
+      if (Tr::kCorr) sum = wasm_i32x4_sub(sum, corr);
+      acc[r][c] = wasm_f32x4_add(
+          acc[r][c], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(sum), wasm_f32x4_mul(dw[c], dx)));
+      if (Tr::kMin) acc[r][c] = wasm_f32x4_add(acc[r][c], wasm_f32x4_mul(mw[c], sx));
     }
+  }
+}
+
+// R activation rows × C weight rows over all nb blocks. Per output the f32 order is fixed:
+// lane k accumulates blocks 4g + k in order of g; lanes are summed (l0+l2)+(l1+l3) at the end.
+// The C weight rows are ws bytes apart and their outputs ycs floats apart.
+template <GgmlType T, int R, int C>
+void q_tile(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, int64_t nb, float* y,
+            int64_t ldy, int64_t ycs) {
+  v128_t acc[R][C];
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < C; ++c) acc[r][c] = wasm_f32x4_splat(0.0f);
+  int64_t b0 = 0;
+  for (; b0 + 4 <= nb; b0 += 4) q_group<T, R, C, 4>(w, ws, act, as, nb, b0, acc);
+  switch (nb - b0) {
+    case 3: q_group<T, R, C, 3>(w, ws, act, as, nb, b0, acc); break;
+    case 2: q_group<T, R, C, 2>(w, ws, act, as, nb, b0, acc); break;
+    case 1: q_group<T, R, C, 1>(w, ws, act, as, nb, b0, acc); break;
+    default: break;
+  }
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < C; ++c) y[r * ldy + c * ycs] = hsum_f32x4(acc[r][c]);
 }
 
 template <GgmlType T, int R>
 void q_rows(const uint8_t* w, size_t ws, int64_t nw, const uint8_t* act, size_t as, int64_t nb,
             float* y, int64_t ldy) {
   // Weight rows per tile: registers hold C unpacked weight blocks (4 vectors each) and R·C
-  // accumulators; 4 activation rows leave room for one weight row, GEMV for four.
-  constexpr int C = R >= 3 ? 1 : (R == 2 ? 2 : 4);
+  // partial sums; with 3-4 activation rows there is room for one weight row.
+  constexpr int C = R >= 3 ? 1 : 4;
   int64_t j = 0;
-  for (; j + C <= nw; j += C) q_tile<T, R, C>(w + j * ws, ws, act, as, nb, y + j, ldy);
-  for (; j < nw; ++j) q_tile<T, R, 1>(w + j * ws, ws, act, as, nb, y + j, ldy);
+  if (C > 1 && nw >= 2 * C) {
+    // The C rows of a tile come from C separate segments of the chunk, so the weights are read
+    // as C long sequential streams (4 adjacent rows read in lockstep defeat the hardware
+    // prefetchers: 2-3x slower from DRAM in the GEMV benchmark).
+    const int64_t len = nw / C;
+    for (int64_t t = 0; t < len; ++t)
+      q_tile<T, R, C>(w + t * ws, len * ws, act, as, nb, y + t, ldy, len);
+    j = len * C;
+  }
+  for (; j < nw; ++j) q_tile<T, R, 1>(w + j * ws, ws, act, as, nb, y + j, ldy, 1);
 }
 
 template <GgmlType T>
@@ -232,13 +307,15 @@ void f32_rows(const float* w, int64_t ldw, int64_t nw, const float* x, int64_t l
 const char* name() { return "wasm-simd128"; }
 
 size_t act_row_bytes(int64_t k) {
-  const size_t nb = static_cast<size_t>(k / kQuantBlock);
-  return (nb * 88 + 63) & ~static_cast<size_t>(63);
+  const int64_t nb = k / kQuantBlock;
+  return (static_cast<size_t>(nb * 64 + pad4(nb) * 12) + 63) & ~static_cast<size_t>(63);
 }
 
 void prepare_act_row(const float* x, int64_t k, uint8_t* dst) {
   const int64_t nb = k / kQuantBlock;
-  const v128_t eight = wasm_i16x8_splat(8);
+  int32_t* corr = reinterpret_cast<int32_t*>(dst + off_corr(nb));
+  float* d = reinterpret_cast<float*>(dst + off_d(nb));
+  float* s = reinterpret_cast<float*>(dst + off_s(nb));
   for (int64_t b = 0; b < nb; ++b) {
     v128_t n[4];
     const float dx = half_to_float(quant_block(x + b * kQuantBlock, n));
@@ -253,13 +330,17 @@ void prepare_act_row(const float* x, int64_t k, uint8_t* dst) {
     wasm_v128_store(q + 48, v3);
     // |q| <= 127, so the i16 sum of four stays small.
     const v128_t sum16 = wasm_i16x8_add(wasm_i16x8_add(v0, v1), wasm_i16x8_add(v2, v3));
-    wasm_v128_store(dst + off_corr(nb) + b * 16, wasm_i32x4_dot_i16x8(sum16, eight));
     const v128_t sum32 = wasm_i32x4_extadd_pairwise_i16x8(sum16);
     const int total = wasm_i32x4_extract_lane(sum32, 0) + wasm_i32x4_extract_lane(sum32, 1) +
                       wasm_i32x4_extract_lane(sum32, 2) + wasm_i32x4_extract_lane(sum32, 3);
-    const float s = dx * static_cast<float>(total);
-    std::memcpy(dst + off_d(nb) + b * 4, &dx, 4);
-    std::memcpy(dst + off_s(nb) + b * 4, &s, 4);
+    corr[b] = 8 * total;
+    d[b] = dx;
+    s[b] = dx * static_cast<float>(total);
+  }
+  for (int64_t b = nb; b < pad4(nb); ++b) {
+    corr[b] = 0;
+    d[b] = 0.0f;
+    s[b] = 0.0f;
   }
 }
 
@@ -295,26 +376,11 @@ void f32_gemm(const float* w, int64_t ldw, int64_t nw, const float* x, int64_t l
 void to_f32_row(GgmlType t, const void* src, float* dst, int64_t n) {
   const uint8_t* p = static_cast<const uint8_t*>(src);
   if (t == GgmlType::F16) {
-    // Same bit manipulation as half_to_float, 8 lanes at a time.
-    const v128_t m_em = wasm_i32x4_splat(0x7fff);
-    const v128_t m_sign = wasm_i32x4_splat(0x8000);
-    const v128_t magic = wasm_i32x4_splat(0x77800000);
-    const v128_t inf_in = wasm_i32x4_splat(0x7c00);
-    const v128_t inf_out = wasm_i32x4_splat(0x7f800000);
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) {
       const v128_t h = wasm_v128_load(p + 2 * i);
-      const v128_t hv[2] = {wasm_u32x4_extend_low_u16x8(h), wasm_u32x4_extend_high_u16x8(h)};
-      for (int u = 0; u < 2; ++u) {
-        const v128_t em = wasm_v128_and(hv[u], m_em);
-        const v128_t sh = wasm_i32x4_shl(em, 13);
-        const v128_t normal = wasm_f32x4_mul(sh, magic);
-        const v128_t special = wasm_v128_or(sh, inf_out);
-        const v128_t is_special = wasm_i32x4_ge(em, inf_in);
-        v128_t f = wasm_v128_bitselect(special, normal, is_special);
-        f = wasm_v128_or(f, wasm_i32x4_shl(wasm_v128_and(hv[u], m_sign), 16));
-        wasm_v128_store(dst + i + 4 * u, f);
-      }
+      wasm_v128_store(dst + i, half_bits_to_f32(wasm_u32x4_extend_low_u16x8(h)));
+      wasm_v128_store(dst + i + 4, half_bits_to_f32(wasm_u32x4_extend_high_u16x8(h)));
     }
     for (; i < n; ++i) dst[i] = half_to_float(load_u16(p + 2 * i));
     return;
