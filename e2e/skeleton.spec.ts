@@ -44,8 +44,8 @@ test('pure silence ends in "no speech found", not an error', async ({ page }) =>
 for (const [file, message] of [
   ['empty.mp3', /empty/i],
   ['random.mp3', /isn't an audio or video file/i],
-  ['notes.txt', /isn't an audio or video file/i],
-  ['image.png', /isn't an audio or video file|no sound/i],
+  ['notes.txt', /is a text file, not an audio or video file/i],
+  ['image.png', /is an image, not an audio or video file/i],
   ['video-no-audio.mp4', /video without any sound track/i],
 ] as [string, RegExp][]) {
   test(`${file} gives a clear error and the next file still works`, async ({ page }) => {

@@ -241,7 +241,7 @@ void q_rows(const uint8_t* w, size_t ws, int64_t nw, const uint8_t* act, size_t 
             float* y, int64_t ldy) {
   // Weight rows per tile: registers hold C unpacked weight blocks (4 vectors each) and R·C
   // partial sums; with 3-4 activation rows there is room for one weight row.
-  constexpr int C = R >= 3 ? 1 : 4;
+  constexpr int C = R >= 3 ? QASR_C4 : QASR_C1;
   int64_t j = 0;
   if (C > 1 && nw >= 2 * C) {
     // The C rows of a tile come from C separate segments of the chunk, so the weights are read
@@ -259,7 +259,7 @@ template <GgmlType T>
 void q_gemm_t(const uint8_t* w, size_t ws, int64_t nw, const uint8_t* act, size_t as, int64_t na,
               int64_t nb, float* y, int64_t ldy) {
   int64_t i = 0;
-  for (; i + 4 <= na; i += 4) q_rows<T, 4>(w, ws, nw, act + i * as, as, nb, y + i * ldy, ldy);
+  for (; i + QASR_R <= na; i += QASR_R) q_rows<T, QASR_R>(w, ws, nw, act + i * as, as, nb, y + i * ldy, ldy);
   switch (na - i) {
     case 3: q_rows<T, 3>(w, ws, nw, act + i * as, as, nb, y + i * ldy, ldy); break;
     case 2: q_rows<T, 2>(w, ws, nw, act + i * as, as, nb, y + i * ldy, ldy); break;
