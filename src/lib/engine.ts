@@ -51,6 +51,28 @@ export class Engine {
     }
   }
 
+  /**
+   * Streams a model given as parts (e.g. the stored parts of a download in IndexedDB) into the
+   * engine; `totalBytes` must be their total size. Each part is transferred, never kept here.
+   */
+  async loadModelParts(slot: ModelSlot, totalBytes: number, parts: AsyncIterable<Uint8Array>, onProgress?: (ratio: number) => void, signal?: AbortSignal): Promise<ModelInfo> {
+    const api = await this.remote();
+    await api.beginModel(slot, totalBytes);
+    try {
+      let done = 0;
+      for await (const part of parts) {
+        if (signal?.aborted) throw signal.reason ?? new DOMException('Aborted', 'AbortError');
+        done += part.byteLength;
+        await api.writeModel(slot, Comlink.transfer(part, [part.buffer]));
+        onProgress?.(Math.min(1, done / totalBytes));
+      }
+      return await api.finishModel(slot);
+    } catch (e) {
+      await api.unloadModel(slot).catch(() => undefined);
+      throw e;
+    }
+  }
+
   async unloadModel(slot: ModelSlot): Promise<void> {
     await (await this.remote()).unloadModel(slot);
   }

@@ -63,6 +63,28 @@ export class TranscriptionController {
     return loaded;
   }
 
+  /**
+   * Loads a model held as parts (a stored download) into the slot of its kind. `name` is what the
+   * UI shows (e.g. the manifest's display name).
+   */
+  async loadModelParts(kind: ModelKind, name: string, totalBytes: number, parts: AsyncIterable<Uint8Array>, onProgress: (ratio: number) => void, signal?: AbortSignal): Promise<{ name: string; info: ModelInfo }> {
+    this.models.delete(kind);
+    const info = await this.engine.loadModelParts(kind, totalBytes, parts, onProgress, signal);
+    if (info.kind !== kind) {
+      await this.engine.unloadModel(kind);
+      throw new Error(`"${name}" holds a ${info.kind === 'asr' ? 'speech recognition' : 'ForcedAligner'} model, not the expected kind`);
+    }
+    const loaded = { name, info };
+    this.models.set(kind, loaded);
+    return loaded;
+  }
+
+  /** Frees a loaded model. */
+  async unloadModel(kind: ModelKind): Promise<void> {
+    this.models.delete(kind);
+    await this.engine.unloadModel(kind);
+  }
+
   async run(file: File | Blob, name: string, options: PipelineOptions, events: PipelineEvents = {}, signal?: AbortSignal): Promise<Transcript> {
     const progress = (p: Progress) => events.onProgress?.(p);
     throwIfAborted(signal);

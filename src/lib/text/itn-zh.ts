@@ -8,7 +8,9 @@
 // How text is read. A *run* is a maximal sequence of numeral characters (零〇幺一二两三四五六七八九, 十百千,
 // 万亿, and 几). A run is converted only if one rule explains ALL of it (possibly with connectors after it
 // such as 点/分之/比/块/年); otherwise the whole run is left as written. This alone keeps 一五一十,
-// 九九八十一, 三七二十一, 十几个, 几十万, 千万, 百万, 万一 … unchanged.
+// 九九八十一, 三七二十一, 十几个, 几十万, 千万, 百万, 万一 … unchanged. One refinement: a run that is not
+// explained but ends in 一 is retried without that 一, which then starts the next word (三千五一个月 →
+// 3500一个月).
 //
 // Rules (checked in this order at each run; one line each, tests in itn-zh.test.ts):
 //  * Exception lexicon (KEEP) first: idioms and fixed words are copied unchanged (十全十美, 一点一滴, 十分好…).
@@ -30,7 +32,8 @@
 //             (幺三八零零一三八零零零 → 13800138000, 二零二四年 → 2024年); 2 digits only before 年 (八五年 →
 //             85年, but 三四年/七八年 are "3–4 / 7–8 years" and stay; 一二年/二三年 are years) or 后 (九零后 → 90后).
 //  * Money    X块Y → X.Y块 (五块五 → 5.5块), X块Y毛Z → X.YZ块 (三块两毛五 → 3.25块); Y must end the word
-//             (一块五花肉 is untouched). Other amounts follow the cardinal rule (三百块 → 300块, 三块钱 stays).
+//             (一块五花肉 is untouched; a following 一 is allowed: 五块五一斤 → 5.5块一斤). The same for 度:
+//             三十六度五 → 36.5度. Other amounts follow the cardinal rule (三百块 → 300块, 三块钱 stays).
 //  * Dates    month 1–12 before 月 (三月 → 3月), day 1–31 before 号 (五号 → 5号), or before 日 right after 月
 //             (三月五日 → 3月5日). Years: digit strings or cardinals (两千零五年 → 2005年).
 //  * Cardinal a place-value number (has 十/百/千/万/亿) → digits (十五 → 15, 一百二十三 → 123, 两千零五 → 2005);
@@ -75,7 +78,9 @@ const TIME_OF_DAY_WORDS = [
 const CLOCK_CHAIN = '到至';
 /** Characters before 负 that make it part of a word, not a minus sign (欺负一下, 胜负). */
 const NEGATIVE_BLOCKERS = '欺辜胜抱担背肩自正不身偏负';
-/** Characters that may follow X块Y for it to be money (otherwise 一块五花肉 would be read as 1.5块). */
+/** Units read "X unit Y" = X.Y unit: 五块五 = 5.5块 (money), 三十六度五 = 36.5度 (temperature). */
+const TENTHS_UNITS = '块度';
+/** Characters that may follow X块Y / X度Y (otherwise 一块五花肉 would be read as 1.5块). */
 const MONEY_FOLLOWERS = '钱的了吧啊呢吗呀哦嘛左多';
 /** Units after the first fractional money digit (块Y毛 / 块Y角). */
 const MONEY_TENTHS = '毛角';
@@ -91,7 +96,7 @@ const KEEP: ReadonlyArray<string | readonly [string, string]> = [
   '十全十美', '十全大补', '十拿九稳', '十有八九', '十之八九', '八九不离十', '十万火急', '十万八千里', '十恶不赦',
   '十面埋伏', '十八般武艺', '十八罗汉', '十指连心', '十里八乡', '十年磨一剑', '十年寒窗', '三十六计', '三十而立',
   '四十不惑', '五十知天命', '五十而知天命', '五十步笑百步', '七十二变', '七十二行', '三百六十行', '二十四孝',
-  '一千零一夜', '一五一十', '三七二十一', '九九八十一', '九九归一', '双手合十', '合十', '百分之百',
+  '一千零一夜', '七七八八', '九一八事变', '一五一十', '三七二十一', '九九八十一', '九九归一', '双手合十', '合十', '百分之百',
   '一点一滴', '一点一点', '一点半点', '一点儿', '一点点', '一点也', '一点都', '三点一线',
   '十字', '十足', ['十分', '钟之'], ['二百五', '零一二两三四五六七八九十百千万亿几块元个'],
   // Plan names and the National Day holiday (十一 alone is the number 11).
@@ -470,9 +475,10 @@ function matchClock(s: string, i: number, r: number, timeContext: boolean): Matc
   return null;
 }
 
-/** X块Y → X.Y块, X块Y毛[Z[分]] → X.YZ块. */
-function matchMoney(s: string, i: number, r: number): Match | null {
-  if (s[r] !== '块') return null;
+/** X块Y → X.Y块, X块Y毛[Z[分]] → X.YZ块; X度Y → X.Y度 (三十六度五 → 36.5度). */
+function matchUnitTenths(s: string, i: number, r: number): Match | null {
+  const unit = s[r];
+  if (!isOneOf(TENTHS_UNITS, unit)) return null;
   const x = parseCardinal(s, i, r);
   if (!x || x.levelForm) return null;
   const p = r + 1;
@@ -481,7 +487,7 @@ function matchMoney(s: string, i: number, r: number): Match | null {
   // Y is one digit; a lone 一 after it starts the next word (五块五一斤).
   if (RUN_CHARS.has(s[p + 1] ?? '') && !(s[p + 1] === WORD_START_ONE && !RUN_CHARS.has(s[p + 2] ?? ''))) return null;
   let q = p + 1;
-  if (isOneOf(MONEY_TENTHS, s[q])) {
+  if (unit === '块' && isOneOf(MONEY_TENTHS, s[q])) {
     q++;
     let frac = String(DIGIT_VALUE[y]);
     const z = s[q];
@@ -490,12 +496,12 @@ function matchMoney(s: string, i: number, r: number): Match | null {
       q++;
       if (s[q] === '分') q++;
     }
-    return { end: q, text: `${x.value}.${frac}块` };
+    return { end: q, text: `${x.value}.${frac}${unit}` };
   }
   if (y === '两') return null;
   const next = s[q];
   if (next !== undefined && next !== WORD_START_ONE && !isOneOf(MONEY_FOLLOWERS, next) && /[\p{L}\p{N}]/u.test(next)) return null;
-  return { end: q, text: `${x.value}.${DIGIT_VALUE[y]}块` };
+  return { end: q, text: `${x.value}.${DIGIT_VALUE[y]}${unit}` };
 }
 
 /** Digit strings: 3+ digits anywhere; 2 digits before 年 (years, unless a range like 三四年) or 后 (九零后). */
@@ -538,7 +544,7 @@ function matchRun(s: string, i: number, r: number, timeContext: boolean): Match 
     parseDecimal(s, i, r) ??
     (range ? { end: r, text: `${range.lo}~${range.hi}${range.level}` } : null) ??
     matchDigitString(s, i, r) ??
-    matchMoney(s, i, r) ??
+    matchUnitTenths(s, i, r) ??
     matchDate(s, i, r) ??
     matchCardinal(s, i, r)
   );
