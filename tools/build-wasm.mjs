@@ -31,6 +31,10 @@ const EM_LINK_COMMON = [
   '-sEXPORTED_RUNTIME_METHODS=UTF8ToString,stringToUTF8,lengthBytesUTF8,addFunction,removeFunction,ccall,cwrap',
 ];
 const MT = ['-pthread', '-Wno-pthreads-mem-growth'];
+// Native builds use AVX2 when this CPU has it (the comparison build of the benchmark); the scalar
+// family otherwise, so the tests still run on any x86-64.
+const hasAvx2 = (() => { try { return /\bavx2\b/.test(readFileSync('/proc/cpuinfo', 'utf8')); } catch { return false; } })();
+const NATIVE_CFLAGS = [hasAvx2 ? '-march=x86-64-v3' : '-march=x86-64-v2', '-pthread', '-g'];
 
 const VARIANTS = {
   'wasm-mt': {
@@ -54,9 +58,14 @@ const VARIANTS = {
     after: () => writeFileSync(join(root, 'build/wasm-node/package.json'), '{"type":"commonjs"}\n'),
   },
   native: {
-    cc: 'g++', cflags: ['-march=x86-64-v3', '-pthread', '-g'], env: process.env, optional: '--with-native', withTests: true,
+    cc: 'g++', cflags: NATIVE_CFLAGS, env: process.env, optional: '--with-native', withTests: true,
     link: (objs, testObjs) => ['g++', [...objs, ...testObjs, '-pthread', '-o', join(root, 'build/native/engine-tests')]],
     outputs: ['build/native/engine-tests'],
+  },
+  'native-bench': {
+    cc: 'g++', cflags: NATIVE_CFLAGS, env: process.env, optional: '--with-bench', extra: [join(root, 'bench/engine_bench.cpp')],
+    link: (objs, testObjs) => ['g++', [...objs, ...testObjs, '-pthread', '-o', join(root, 'build/native/engine-bench')]],
+    outputs: ['build/native/engine-bench'],
   },
 };
 
@@ -94,7 +103,10 @@ async function compile(variant, name, file) {
   const key = createHash('sha256').update(readFileSync(file)).update(headersHash).update(flags.join(' ')).digest('hex').slice(0, 16);
   const dir = join(OBJ, variant);
   mkdirSync(dir, { recursive: true });
-  const obj = join(dir, `${basename(file, '.cpp')}.${key}.o`);
+  // Objects are shared by variants with the same compiler and flags (native and native-bench).
+  const objDir = join(OBJ, `${v.cc}-${createHash('sha256').update(flags.join(' ')).digest('hex').slice(0, 8)}`);
+  mkdirSync(objDir, { recursive: true });
+  const obj = join(objDir, `${basename(file, '.cpp')}.${key}.o`);
   if (!existsSync(obj)) await run(v.cc, [...flags, '-c', file, '-o', obj], v.env);
   return obj;
 }
@@ -103,7 +115,7 @@ async function buildVariant(variant) {
   const v = VARIANTS[variant];
   const t0 = Date.now();
   const srcs = listCpp(SRC);
-  const tests = v.withTests ? listCpp(TESTS, (f) => !f.startsWith('bench_')) : [];
+  const tests = v.withTests ? listCpp(TESTS, (f) => !f.startsWith('bench_')) : (v.extra ?? []);
   const objs = new Array(srcs.length);
   const testObjs = new Array(tests.length);
   await pool([

@@ -15,6 +15,7 @@ let threads = 1;
 const loads = new Map<ModelSlot, ModelLoad>();
 const models = new Map<ModelSlot, EngineModel>();
 let cancelRequested = false;
+let lastPcm: Float32Array | null = null;  // audio of the last transcribed chunk, for align()
 
 async function importEngine(variant: 'mt' | 'st'): Promise<EngineModule> {
   // A variable path keeps Vite from rewriting it: the engine files live in /wasm/ next to the app.
@@ -117,6 +118,7 @@ const api: EngineWorkerApi = {
     const model = models.get('asr');
     if (!model) throw new EngineError('No speech recognition model is loaded');
     cancelRequested = false;
+    lastPcm = pcm;
     await yieldToEvents();
     if (cancelRequested) throw abortError();
     const session = model.startTranscription(pcm, opts, threads);
@@ -133,6 +135,17 @@ const api: EngineWorkerApi = {
     } finally {
       session.free();
     }
+  },
+
+  async align(units, pcm) {
+    const model = models.get('aligner');
+    if (!model) throw new EngineError('No ForcedAligner model is loaded');
+    const audio = pcm ?? lastPcm;
+    if (!audio) throw new EngineError('No audio to align');
+    cancelRequested = false;
+    await yieldToEvents();
+    if (cancelRequested) throw abortError();
+    return model.align(audio, units);
   },
 
   cancel() {

@@ -25,7 +25,7 @@ export interface ModelInfo {
   classify_num: number;
   timestamp_segment_ms: number;
   threads: number;
-  memory: { weights_bytes: number; kv_bytes_per_position: number };
+  memory: { weights_bytes: number; kv_bytes_per_position: number; decode_weight_bytes: number };
   languages: string[];
 }
 
@@ -44,6 +44,8 @@ export interface TranscribeOptions {
   maxNewTokens?: number;
   numerics?: number;       // NUMERICS flags
   repetitionGuard?: boolean;
+  /** Benchmarks: decode exactly maxNewTokens, past <|im_end|>. */
+  ignoreEos?: boolean;
 }
 
 export interface TranscribeResult {
@@ -75,8 +77,8 @@ export class EngineError extends Error {
   }
 }
 
-// sizeof(qasr_options): n_threads, numerics, language*, context*, max_new_tokens, repetition_guard
-const OPTIONS_BYTES = 24;
+// sizeof(qasr_options): n_threads, numerics, language*, context*, max_new_tokens, repetition_guard, ignore_eos
+const OPTIONS_BYTES = 28;
 
 export class EngineBinding {
   constructor(readonly M: EngineModule) {}
@@ -194,7 +196,7 @@ export class EngineModel {
       const o = M._malloc(OPTIONS_BYTES) >>> 0;
       try {
         const i32 = new Int32Array(M.HEAPU8.buffer, o, OPTIONS_BYTES / 4);
-        i32.set([threads, opts.numerics ?? 0, lang, ctx, opts.maxNewTokens ?? 0, opts.repetitionGuard === false ? 0 : 1]);
+        i32.set([threads, opts.numerics ?? 0, lang, ctx, opts.maxNewTokens ?? 0, opts.repetitionGuard === false ? 0 : 1, opts.ignoreEos ? 1 : 0]);
         const s = this.b.withF32(pcm, (p) => M._qasr_session_start(this.h, p, pcm.length, o)) >>> 0;
         if (!s) throw new EngineError(this.b.lastError());
         return new TranscriptionSession(this.b, s);

@@ -1,6 +1,6 @@
 // Page-side wrapper of the engine worker: `await engine.transcribe(pcm, { language, onText, signal })`.
 import * as Comlink from 'comlink';
-import type { ModelInfo, TranscribeOptions, TranscribeResult } from './engine-binding';
+import type { AlignResult, ModelInfo, TranscribeOptions, TranscribeResult } from './engine-binding';
 import type { EngineInitOptions, EngineWorkerApi, ModelSlot } from './engine-protocol';
 import type { EngineStatus } from './pipeline-types';
 
@@ -91,6 +91,22 @@ export class Engine {
       throw e;
     } finally {
       signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Word/character times of the last transcribed chunk (or of `pcm`), ms from its start. */
+  async align(units: string[], opts: { pcm?: Float32Array; signal?: AbortSignal } = {}): Promise<AlignResult> {
+    const api = await this.remote();
+    if (opts.signal?.aborted) throw new DOMException('Cancelled', 'AbortError');
+    const onAbort = () => { void api.cancel(); };
+    opts.signal?.addEventListener('abort', onAbort);
+    try {
+      return await api.align(units, opts.pcm ? Comlink.transfer(opts.pcm, [opts.pcm.buffer]) : undefined);
+    } catch (e) {
+      if ((e as Error).name === 'AbortError' || opts.signal?.aborted) throw new DOMException('Cancelled', 'AbortError');
+      throw e;
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
     }
   }
 

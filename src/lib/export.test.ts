@@ -111,6 +111,7 @@ describe('transcriptToSrt', () => {
     expect(srt.startsWith('1\r\n00:00:01,000 --> ')).toBe(true);
     expect(srt).not.toMatch(/[^\r]\n/);
     expect(srt).toContain('01:02:05,500 --> ');
+    expect(srt.endsWith('50%的人同意。\r\n\r\n')).toBe(true);
   });
 
   it('writes readable cues: whole text kept, ≤ 2 lines, no overlaps, nothing punctuation-only', () => {

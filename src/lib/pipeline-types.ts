@@ -67,6 +67,12 @@ export interface PipelineOptions {
   context: string;
   /** Stop after VAD + chunking (no model loaded). */
   analyseOnly?: boolean;
+  /** Word/character timestamps with the ForcedAligner when it is loaded (default true). */
+  wordTimestamps?: boolean;
+  /** Chinese inverse text normalisation: spoken numbers as digits (default true). */
+  itn?: boolean;
+  /** Chinese in Traditional characters with Taiwan phrasing (OpenCC s2twp; default false). */
+  traditional?: boolean;
 }
 
 export interface PipelineEvents {

@@ -6,7 +6,9 @@ import { Engine } from './engine';
 import type { ModelInfo } from './engine-binding';
 import { MediaDecoder } from './media';
 import { sniffModelKind, type ModelKind } from './model-file';
-import type { PipelineEvents, PipelineOptions, Progress, Transcript, TranscriptChunk } from './pipeline-types';
+import type { PipelineEvents, PipelineOptions, Progress, TimedToken, Transcript, TranscriptChunk } from './pipeline-types';
+import { applyTextStage } from './text/text-stage';
+import { alignerUnits, attachTimes } from './text/units';
 import { VoiceActivityDetector } from './vad';
 
 export { transcriptToJson, transcriptToSrt, transcriptToText, transcriptToVtt } from './export';
@@ -156,12 +158,19 @@ export class TranscriptionController {
           signal,
           onText: (t) => { chunk.partial += t; events.onChunkUpdate?.(chunk); report(); },
         });
-        transcribedSec += chunkSec;
-        transcribeMs += performance.now() - chunkT0;
-        chunk.text = r.text;
         chunk.language = r.language;
         chunk.timings = r.timings;
-        chunk.status = r.text.trim() ? 'done' : 'no-speech';
+        if (r.text.trim()) {
+          const tokens = await this.timedText(r.text, chunk, options, signal);
+          chunk.tokens = tokens;
+          chunk.text = tokens.map((t) => t.text).join('');
+          chunk.status = 'done';
+        } else {
+          chunk.text = '';
+          chunk.status = 'no-speech';
+        }
+        transcribedSec += chunkSec;
+        transcribeMs += performance.now() - chunkT0;
       } catch (e) {
         if ((e as Error).name === 'AbortError') {
           chunk.status = 'pending';
@@ -181,6 +190,29 @@ export class TranscriptionController {
       speed: transcribedSec > 0 ? transcribedSec / elapsedSec : undefined,
     });
     return transcript;
+  }
+
+  /**
+   * Per-chunk text stage: align the raw recognised text (ForcedAligner, when loaded), offset the
+   * times by the chunk start, then ITN / Traditional / words, keeping the timings. Without the
+   * aligner the chunk is one timed token. The aligner's range (400 s) is far above the chunk
+   * limit (30 s), so a chunk never exceeds it.
+   */
+  private async timedText(text: string, chunk: TranscriptChunk, options: PipelineOptions, signal?: AbortSignal): Promise<TimedToken[]> {
+    const span = { start: chunk.start, end: chunk.end };
+    let tokens: TimedToken[] = [{ text, start: span.start, end: span.end }];
+    const aligner = this.loadedAligner;
+    if (aligner && options.wordTimestamps !== false) {
+      const maxSec = (aligner.info.classify_num * aligner.info.timestamp_segment_ms) / 1000;
+      if (chunk.end - chunk.start > maxSec) throw new Error(`A chunk of ${(chunk.end - chunk.start).toFixed(1)} s exceeds the aligner's ${maxSec} s`);
+      const units = alignerUnits(text);
+      const aligned = await this.engine.align(units.map((u) => u.unit), { signal });
+      const times = aligned.start_ms.map((s, i) => ({ start: chunk.start + s / 1000, end: chunk.start + aligned.end_ms[i] / 1000 }));
+      tokens = attachTimes(text, units, times, span);
+    }
+    // jieba (a 4 MB wasm) is only loaded for text with Han characters.
+    const han = /\p{Script=Han}/u.test(text);
+    return applyTextStage(tokens, { itn: options.itn !== false && han, traditional: options.traditional === true && han, words: han });
   }
 
   dispose(): void {

@@ -50,6 +50,7 @@ typedef struct qasr_options {
   const char* context;      /* optional context text placed in the system turn (NFC, UTF-8) */
   int max_new_tokens;       /* 0 = proportional to the audio length */
   int repetition_guard;     /* 1 = stop when the output loops (default 1) */
+  int ignore_eos;           /* benchmarks: keep decoding to max_new_tokens past <|im_end|> */
 } qasr_options;
 
 qasr_options qasr_default_options(void);
@@ -94,6 +95,9 @@ int qasr_debug_encode(qasr_model* model, const float* pcm, int32_t n_samples, ui
 int qasr_debug_logits(qasr_model* model, const int32_t* ids, int n_ids, const float* audio,
                       int n_audio, const int32_t* positions, int n_positions, uint32_t numerics,
                       float* out);
+/* Memory bandwidth seen by this build: GB/s of reading a buffer of mb MiB with n_threads threads,
+ * best of reps. */
+double qasr_debug_bandwidth(int mb, int reps, int n_threads);
 /* Tokenizer: ids into out (capacity n); returns the count (may exceed capacity) or -1. */
 int qasr_tokenize(const qasr_model* model, const char* text, int allow_added, int32_t* out, int capacity);
 const char* qasr_detokenize(const qasr_model* model, const int32_t* ids, int n, int skip_special);

@@ -69,6 +69,7 @@ AsrOptions to_asr_options(const qasr_options* o) {
   a.context = o->context ? o->context : "";
   a.max_new_tokens = o->max_new_tokens;
   a.repetition_guard = o->repetition_guard != 0;
+  a.ignore_eos = o->ignore_eos != 0;
   return a;
 }
 
@@ -83,6 +84,11 @@ std::string model_info_json(const Model& m) {
   // encoder activations (see README "Memory").
   const double conv_bytes = 4.0 * (m.enc.conv1_w.size() + m.enc.conv2_w.size() + m.enc.conv3_w.size());
   const double kv_per_pos = 2.0 * 4 * t.num_layers * t.num_kv_heads * t.head_dim;
+  // Bytes of weights one decode step reads: every decoder matrix plus the head (bandwidth bench).
+  double decode_bytes = static_cast<double>(row_bytes(m.dec.head.w.type, m.dec.head.w.cols)) * m.dec.head.w.rows;
+  for (const DecoderLayer& l : m.dec.layers)
+    for (const Linear* p : {&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down})
+      decode_bytes += static_cast<double>(row_bytes(p->w.type, p->w.cols)) * p->w.rows;
   char buf[1536];
   std::snprintf(buf, sizeof buf,
                 "{\"kind\":\"%s\",\"model_type\":%u,\"quant\":\"%s\",\"file_bytes\":%zu,"
@@ -91,13 +97,14 @@ std::string model_info_json(const Model& m) {
                 "\"text\":{\"hidden\":%d,\"layers\":%d,\"heads\":%d,\"kv_heads\":%d,\"head_dim\":%d,"
                 "\"intermediate\":%d,\"vocab\":%d,\"head_rows\":%d,\"rope_theta\":%g,\"rms_norm_eps\":%g},"
                 "\"classify_num\":%d,\"timestamp_segment_ms\":%d,\"threads\":%d,"
-                "\"memory\":{\"weights_bytes\":%.0f,\"kv_bytes_per_position\":%.0f},\"languages\":",
+                "\"memory\":{\"weights_bytes\":%.0f,\"kv_bytes_per_position\":%.0f,\"decode_weight_bytes\":%.0f},"
+                "\"languages\":",
                 f.is_aligner() ? "aligner" : "asr", f.model_type, f.quant_name.c_str(), m.buffer_size, a.d_model,
                 a.encoder_layers, a.encoder_attention_heads, a.encoder_ffn_dim, a.downsample_hidden_size,
                 a.n_window, a.n_window_infer, a.output_dim, t.hidden_size, t.num_layers, t.num_heads,
                 t.num_kv_heads, t.head_dim, t.intermediate_size, t.vocab_size, t.head_rows, t.rope_theta,
                 t.rms_norm_eps, f.raw.classify_num, f.timestamp_segment_ms, m.pool->size(),
-                static_cast<double>(m.buffer_size) + conv_bytes, kv_per_pos);
+                static_cast<double>(m.buffer_size) + conv_bytes, kv_per_pos, decode_bytes);
   return std::string(buf) + langs + "}";
 }
 
@@ -316,6 +323,29 @@ QASR_EXPORT int qasr_debug_logits(qasr_model* model, const int32_t* ids, int n_i
     decoder_head(m, rows.data(), n_positions, out, nx);
     return QASR_OK;
   }, QASR_ERROR);
+}
+
+QASR_EXPORT double qasr_debug_bandwidth(int mb, int reps, int n_threads) {
+  return guarded([&]() -> double {
+    const size_t n = static_cast<size_t>(std::max(1, mb)) * 1024 * 1024 / sizeof(float);
+    std::vector<float> buf(n, 1.0f);
+    ThreadPool pool(threads_or_default(n_threads));
+    std::vector<float> sums(pool.size());
+    double best = 0;
+    for (int r = 0; r < std::max(1, reps); ++r) {
+      const double t0 = now_ms();
+      // Each thread reads its contiguous half of its range against the other half.
+      pool.parallel_range(static_cast<int>(n / 1024), [&](int begin, int end, int thread) {
+        const size_t b = static_cast<size_t>(begin) * 1024, len = static_cast<size_t>(end - begin) * 1024 / 2;
+        sums[thread] += dot_f32(buf.data() + b, buf.data() + b + len, static_cast<int64_t>(len));
+      });
+      const double ms = now_ms() - t0;
+      if (ms > 0) best = std::max(best, static_cast<double>(n * sizeof(float)) / (ms * 1e6));
+    }
+    volatile float sink = sums[0];
+    (void)sink;
+    return best;
+  }, 0.0);
 }
 
 QASR_EXPORT int qasr_tokenize(const qasr_model* model, const char* text, int allow_added, int32_t* out, int capacity) {

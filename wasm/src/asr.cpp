@@ -276,7 +276,7 @@ int AsrSession::next() {
   const double t0 = now_ms();
   const int tok = candidate_;
   const SpecialIds& s = m_->file.ids;
-  if (tok == s.im_end || tok == s.endoftext) {
+  if ((tok == s.im_end || tok == s.endoftext) && !opt_.ignore_eos) {
     done_ = true;
     pending_text_ += utf8_.flush();
     return -1;

@@ -20,6 +20,7 @@ struct AsrOptions {
   std::string context;
   int max_new_tokens = 0;  // 0 = proportional to the audio
   bool repetition_guard = true;
+  bool ignore_eos = false;  // benchmarks: decode exactly max_new_tokens
 };
 
 struct AsrParsed {

@@ -4,21 +4,32 @@
 // q8_gemm <-> matmul_ref's integer path (same integers; f32 accumulation order differs),
 // f32_gemm / dot_f32 <-> dot_f32_ref, axpy_f32 (bit-exact), to_f32_row <-> dequant_row_scalar.
 //
-// Integer path. No i8 dot product exists in SIMD128 (no relaxed SIMD in clang 14), so operands
-// are widened to i16 and multiplied with i32x4.dot_i16x8_s (8 MACs per instruction). To make the
-// weight unpacking cheap, each prepared activation block keeps its 32 q8 values as i16 in the
-// order the weights unpack most cheaply when their bytes are read as u16 lanes:
-//   v0 = elements 0,2,..,14   v1 = 1,3,..,15   v2 = 16,18,..,30   v3 = 17,19,..,31
-// q4 nibbles then come out with one shift and/or one mask per vector, and q8_0 weights with an
-// arithmetic shift pair. The q4_0 "-8" offset is applied once per block pair as an i32x4
-// correction precomputed with the activations (8 · pairwise sums of the q values).
-// Per block and output, the i32x4 partial sums are converted to f32, scaled by d_w·d_x and added
-// to an f32x4 accumulator; the 4 lanes are summed at the end ((l0+l2)+(l1+l3)).
+// Integer path. SIMD128 has no i8 dot product (no relaxed SIMD in clang 14), so operands are
+// widened to i16 and multiplied with i32x4.dot_i16x8_s (8 MACs per instruction). Blocks are
+// handled in groups of 4, *interleaved*: every i16x8 vector holds 2 elements of each of the 4
+// blocks, so a dot product's lane k only ever sees block k and the 16 dot products of a group add
+// up to [Σblock0, Σblock1, Σblock2, Σblock3] with no horizontal reduction. For word j (bytes
+// 4j..4j+3 of each block's 16 nibble bytes, gathered from the 4 blocks by a 4×4 transpose of
+// 32-bit words) the four vectors are, per block, the element pairs
+//   A = (4j, 4j+2)   B = (4j+1, 4j+3)   C = (16+4j, 18+4j)   D = (17+4j, 19+4j)
+// which is what the nibbles give with one mask and/or one shift per vector when the bytes are
+// read as u16 lanes (q8_0 weights: an arithmetic shift pair). Activations are stored in exactly
+// this order when they are quantised (prepare_act_row).
+// Per group: exact i32 block sums, the q4_0 "-8" offset subtracted in integers (8·Σq_x, kept
+// with the activations), conversion to f32, times d_w·d_x per lane (4 fp16 scales converted at
+// once), added to an f32x4 accumulator (q4_1 adds m_w · d_x·Σq_x per lane). Lane k therefore
+// accumulates blocks 4g+k in order of g and the lanes are summed (l0+l2)+(l1+l3) at the end:
+// the order depends only on k, whichever path computed the output.
+// Two paths: direct (few activation rows: weights unpacked on the fly, C = 4 weight rows per
+// tile read from 4 separate segments so they stream like 4 sequential arrays), and panel (8+
+// rows: the chunk's weights are widened once into an i16 panel with the offset folded in and
+// 4 scales per group in f32; the inner loop is then only loads, dot products and adds).
 #if defined(__wasm_simd128__)
 #include <wasm_simd128.h>
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "kernels.h"
 #include "kernels_internal.h"
@@ -29,16 +40,25 @@ namespace fam {
 
 namespace {
 
-// Prepared activation row layout (nb = k/32 blocks, nbp = nb rounded up to a multiple of 4;
-// the per-block arrays are zero-padded to nbp so groups of 4 blocks load whole vectors):
-//   int16 q[nb][32]   (permuted as above)           at 0
-//   int32 corr[nbp]   (8 · Σq: the q4_0 offset)      at nb*64
-//   float d[nbp]                                    at nb*64 + nbp*4
-//   float s[nbp]      (d · Σq: the q4_1 min term)    at nb*64 + nbp*8
+// Prepared activation row layout (nb = k/32 blocks, nbp = nb rounded up to a multiple of 4,
+// padding blocks are zero):
+//   int16 q[nbp/4][16][8]  groups of 4 blocks, 16 interleaved vectors each     at 0
+//   int32 corr[nbp]        8 · Σq (the q4_0 offset)                            at nbp*64
+//   float d[nbp]                                                                at nbp*68
+//   float s[nbp]           d · Σq (the q4_1 min term)                           at nbp*72
 inline int64_t pad4(int64_t nb) { return (nb + 3) & ~int64_t{3}; }
-inline size_t off_corr(int64_t nb) { return static_cast<size_t>(nb) * 64; }
-inline size_t off_d(int64_t nb) { return static_cast<size_t>(nb * 64 + pad4(nb) * 4); }
-inline size_t off_s(int64_t nb) { return static_cast<size_t>(nb * 64 + pad4(nb) * 8); }
+inline size_t off_corr(int64_t nb) { return static_cast<size_t>(pad4(nb) * 64); }
+inline size_t off_d(int64_t nb) { return static_cast<size_t>(pad4(nb) * 68); }
+inline size_t off_s(int64_t nb) { return static_cast<size_t>(pad4(nb) * 72); }
+
+// Position (in i16 units inside its group) of element e of block l of a group.
+inline int interleaved_pos(int l, int e) {
+  const int hi = e >= 16 ? 1 : 0;
+  const int e2 = e - 16 * hi;
+  const int j = e2 >> 2, r = e2 & 3;
+  const int kind = 2 * hi + (r & 1);  // A, B, C, D
+  return (j * 4 + kind) * 8 + 2 * l + (r >> 1);
+}
 
 // u32 lanes holding IEEE halves in their low 16 bits -> f32x4, exactly as half_to_float.
 inline v128_t half_bits_to_f32(v128_t h) {
@@ -50,7 +70,7 @@ inline v128_t half_bits_to_f32(v128_t h) {
   return wasm_v128_or(f, wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_splat(0x8000)), 16));
 }
 
-// The fp16 values at p, p + stride, p + 2·stride, p + 3·stride (the first n; other lanes 0).
+// The fp16 values at p, p + stride, p + 2·stride, p + 3·stride (the first N; other lanes 0).
 template <int N>
 inline v128_t load_half4(const uint8_t* p, size_t stride) {
   v128_t h = wasm_i32x4_splat(0);
@@ -61,13 +81,16 @@ inline v128_t load_half4(const uint8_t* p, size_t stride) {
   return half_bits_to_f32(h);
 }
 
-// Horizontal reduction of four i32x4 block sums into one vector [Σs0, Σs1, Σs2, Σs3], in two
-// steps so only one partial vector per output is live between block pairs.
-inline v128_t pair_reduce(v128_t s0, v128_t s1) {
-  return wasm_i32x4_add(wasm_i32x4_shuffle(s0, s1, 0, 4, 1, 5), wasm_i32x4_shuffle(s0, s1, 2, 6, 3, 7));
-}
-inline v128_t final_reduce(v128_t a, v128_t b) {
-  return wasm_i32x4_add(wasm_i32x4_shuffle(a, b, 0, 1, 4, 5), wasm_i32x4_shuffle(a, b, 2, 3, 6, 7));
+// 4×4 transpose of 32-bit words: t[j] = word j of r0, r1, r2, r3.
+inline void transpose4(v128_t r0, v128_t r1, v128_t r2, v128_t r3, v128_t t[4]) {
+  const v128_t a = wasm_i32x4_shuffle(r0, r1, 0, 4, 1, 5);
+  const v128_t b = wasm_i32x4_shuffle(r2, r3, 0, 4, 1, 5);
+  const v128_t c = wasm_i32x4_shuffle(r0, r1, 2, 6, 3, 7);
+  const v128_t d = wasm_i32x4_shuffle(r2, r3, 2, 6, 3, 7);
+  t[0] = wasm_i64x2_shuffle(a, b, 0, 2);
+  t[1] = wasm_i64x2_shuffle(a, b, 1, 3);
+  t[2] = wasm_i64x2_shuffle(c, d, 0, 2);
+  t[3] = wasm_i64x2_shuffle(c, d, 1, 3);
 }
 
 inline float hsum_f32x4(v128_t v) {
@@ -102,134 +125,120 @@ inline uint16_t quant_block(const float* x, v128_t n[4]) {
   return dh;
 }
 
-// ---- weight unpacking into the permuted i16 order ----
-
-// q4 (q4_0 and q4_1): 16 bytes of nibbles -> four u16x8 in 0..15.
-inline void unpack_q4(const uint8_t* qs, v128_t w[4]) {
-  const v128_t raw = wasm_v128_load(qs);
-  const v128_t m4 = wasm_i16x8_splat(0x000F);
-  w[0] = wasm_v128_and(raw, m4);
-  w[1] = wasm_v128_and(wasm_u16x8_shr(raw, 8), m4);
-  w[2] = wasm_v128_and(wasm_u16x8_shr(raw, 4), m4);
-  w[3] = wasm_u16x8_shr(raw, 12);
-}
-
-// q8_0: 32 signed bytes -> four i16x8.
-inline void unpack_q8(const uint8_t* qs, v128_t w[4]) {
-  const v128_t a = wasm_v128_load(qs);
-  const v128_t b = wasm_v128_load(qs + 16);
-  w[0] = wasm_i16x8_shr(wasm_i16x8_shl(a, 8), 8);
-  w[1] = wasm_i16x8_shr(a, 8);
-  w[2] = wasm_i16x8_shr(wasm_i16x8_shl(b, 8), 8);
-  w[3] = wasm_i16x8_shr(b, 8);
-}
-
 template <GgmlType T>
 struct QTraits;
 template <>
 struct QTraits<GgmlType::Q4_0> {
-  static constexpr size_t kBlockBytes = sizeof(BlockQ4_0);
+  static constexpr size_t kBlockBytes = sizeof(BlockQ4_0), kQsOffset = 2;
   static constexpr bool kCorr = true, kMin = false;
 };
 template <>
 struct QTraits<GgmlType::Q4_1> {
-  static constexpr size_t kBlockBytes = sizeof(BlockQ4_1);
+  static constexpr size_t kBlockBytes = sizeof(BlockQ4_1), kQsOffset = 4;
   static constexpr bool kCorr = false, kMin = true;
 };
 template <>
 struct QTraits<GgmlType::Q8_0> {
-  static constexpr size_t kBlockBytes = sizeof(BlockQ8_0);
+  static constexpr size_t kBlockBytes = sizeof(BlockQ8_0), kQsOffset = 2;
   static constexpr bool kCorr = false, kMin = false;
 };
 
-// Unpacks block b of C weight rows into the permuted i16 order.
-template <GgmlType T, int C>
-inline void unpack_blocks(const uint8_t* w, size_t ws, int64_t b, v128_t wv[C][4]) {
-  for (int c = 0; c < C; ++c) {
-    const uint8_t* blk = w + c * ws + b * QTraits<T>::kBlockBytes;
-    if (T == GgmlType::Q4_0) {
-      unpack_q4(blk + 2, wv[c]);
-    } else if (T == GgmlType::Q4_1) {
-      unpack_q4(blk + 4, wv[c]);
-    } else {
-      unpack_q8(blk + 2, wv[c]);
+// The 16 interleaved weight vectors of group (b0, N blocks) of one row, as u16/i16 lanes
+// (q4: nibble values 0..15, q8_0: -128..127). Missing blocks (N < 4) are zero.
+template <GgmlType T, int N>
+inline void unpack_group(const uint8_t* row, int64_t b0, v128_t wv[16]) {
+  using Tr = QTraits<T>;
+  const uint8_t* qs = row + b0 * Tr::kBlockBytes + Tr::kQsOffset;
+  const v128_t z = wasm_i32x4_splat(0);
+  const v128_t r0 = wasm_v128_load(qs);
+  const v128_t r1 = N > 1 ? wasm_v128_load(qs + Tr::kBlockBytes) : z;
+  const v128_t r2 = N > 2 ? wasm_v128_load(qs + 2 * Tr::kBlockBytes) : z;
+  const v128_t r3 = N > 3 ? wasm_v128_load(qs + 3 * Tr::kBlockBytes) : z;
+  v128_t t[4];
+  transpose4(r0, r1, r2, r3, t);
+  if (T == GgmlType::Q8_0) {
+    v128_t u[4];
+    transpose4(wasm_v128_load(qs + 16), N > 1 ? wasm_v128_load(qs + Tr::kBlockBytes + 16) : z,
+               N > 2 ? wasm_v128_load(qs + 2 * Tr::kBlockBytes + 16) : z,
+               N > 3 ? wasm_v128_load(qs + 3 * Tr::kBlockBytes + 16) : z, u);
+    for (int j = 0; j < 4; ++j) {
+      wv[4 * j + 0] = wasm_i16x8_shr(wasm_i16x8_shl(t[j], 8), 8);
+      wv[4 * j + 1] = wasm_i16x8_shr(t[j], 8);
+      wv[4 * j + 2] = wasm_i16x8_shr(wasm_i16x8_shl(u[j], 8), 8);
+      wv[4 * j + 3] = wasm_i16x8_shr(u[j], 8);
+    }
+  } else {
+    const v128_t m4 = wasm_i16x8_splat(0x000F);
+    for (int j = 0; j < 4; ++j) {
+      wv[4 * j + 0] = wasm_v128_and(t[j], m4);
+      wv[4 * j + 1] = wasm_v128_and(wasm_u16x8_shr(t[j], 8), m4);
+      wv[4 * j + 2] = wasm_v128_and(wasm_u16x8_shr(t[j], 4), m4);
+      wv[4 * j + 3] = wasm_u16x8_shr(t[j], 12);
     }
   }
 }
 
-// Integer sums (i32x4 partials) of block b for R activation rows × C weight rows.
-template <GgmlType T, int R, int C>
-inline void block_sums(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, int64_t b,
-                       v128_t out[R][C]) {
-  v128_t wv[C][4];
-  unpack_blocks<T, C>(w, ws, b, wv);
-  for (int r = 0; r < R; ++r) {
-    const uint8_t* q = act + r * as + b * 64;
-    const v128_t x0 = wasm_v128_load(q);
-    const v128_t x1 = wasm_v128_load(q + 16);
-    const v128_t x2 = wasm_v128_load(q + 32);
-    const v128_t x3 = wasm_v128_load(q + 48);
-    for (int c = 0; c < C; ++c)
-      out[r][c] = wasm_i32x4_add(
-          wasm_i32x4_add(wasm_i32x4_dot_i16x8(wv[c][0], x0), wasm_i32x4_dot_i16x8(wv[c][1], x1)),
-          wasm_i32x4_add(wasm_i32x4_dot_i16x8(wv[c][2], x2), wasm_i32x4_dot_i16x8(wv[c][3], x3)));
-  }
+// f32 update of one output with a group's exact integer block sums.
+template <GgmlType T>
+inline v128_t group_update(v128_t acc, v128_t isum, v128_t corr, v128_t dw, v128_t mw,
+                           const uint8_t* act_row, int64_t nb, int64_t b0) {
+  using Tr = QTraits<T>;
+  if (Tr::kCorr) isum = wasm_i32x4_sub(isum, corr);
+  const v128_t dx = wasm_v128_load(act_row + off_d(nb) + b0 * 4);
+  acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(isum), wasm_f32x4_mul(dw, dx)));
+  if (Tr::kMin) acc = wasm_f32x4_add(acc, wasm_f32x4_mul(mw, wasm_v128_load(act_row + off_s(nb) + b0 * 4)));
+  return acc;
 }
 
-// One group of N (1..4) blocks starting at b0: exact integer block sums, reduced to one i32x4
-// (lane k = block b0 + k), q4_0 offset subtracted in integers, then scaled by d_w·d_x per lane
-// and added to the f32x4 accumulators (q4_1 adds m_w · d_x·Σq_x per lane too).
+// ---- direct path: R activation rows × C weight rows, weights unpacked on the fly ----
+
 template <GgmlType T, int R, int C, int N>
-inline void q_group(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, int64_t nb,
-                    int64_t b0, v128_t acc[R][C]) {
+inline void direct_group(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, int64_t nb,
+                         int64_t b0, v128_t acc[R][C]) {
   using Tr = QTraits<T>;
-  const v128_t zero = wasm_i32x4_splat(0);
-  v128_t s0[R][C], s1[R][C], half[R][C];
-  block_sums<T, R, C>(w, ws, act, as, b0, s0);
-  if (N > 1) {
-    block_sums<T, R, C>(w, ws, act, as, b0 + 1, s1);
-  }
+  v128_t isum[R][C];
   for (int r = 0; r < R; ++r)
-    for (int c = 0; c < C; ++c) half[r][c] = pair_reduce(s0[r][c], N > 1 ? s1[r][c] : zero);
-  if (N > 2) block_sums<T, R, C>(w, ws, act, as, b0 + 2, s0);
-  if (N > 3) block_sums<T, R, C>(w, ws, act, as, b0 + 3, s1);
-  v128_t dw[C], mw[C];
+    for (int c = 0; c < C; ++c) isum[r][c] = wasm_i32x4_splat(0);
+  for (int c = 0; c < C; ++c) {
+    v128_t wv[16];
+    unpack_group<T, N>(w + c * ws, b0, wv);
+    for (int r = 0; r < R; ++r) {
+      const uint8_t* xq = act + r * as + b0 * 64;
+      v128_t s0 = wasm_i32x4_dot_i16x8(wv[0], wasm_v128_load(xq));
+      v128_t s1 = wasm_i32x4_dot_i16x8(wv[1], wasm_v128_load(xq + 16));
+      for (int v = 2; v < 16; v += 2) {
+        s0 = wasm_i32x4_add(s0, wasm_i32x4_dot_i16x8(wv[v], wasm_v128_load(xq + 16 * v)));
+        s1 = wasm_i32x4_add(s1, wasm_i32x4_dot_i16x8(wv[v + 1], wasm_v128_load(xq + 16 * v + 16)));
+      }
+      isum[r][c] = wasm_i32x4_add(s0, s1);
+    }
+  }
+  const v128_t z = wasm_i32x4_splat(0);
   for (int c = 0; c < C; ++c) {
     const uint8_t* blk = w + c * ws + b0 * Tr::kBlockBytes;
-    dw[c] = load_half4<N>(blk, Tr::kBlockBytes);
-    if (Tr::kMin) mw[c] = load_half4<N>(blk + 2, Tr::kBlockBytes);
-  }
-  for (int r = 0; r < R; ++r) {
-    const uint8_t* ar = act + r * as;
-    const v128_t dx = wasm_v128_load(ar + off_d(nb) + b0 * 4);
-    const v128_t corr = Tr::kCorr ? wasm_v128_load(ar + off_corr(nb) + b0 * 4) : zero;
-    const v128_t sx = Tr::kMin ? wasm_v128_load(ar + off_s(nb) + b0 * 4) : zero;
-    for (int c = 0; c < C; ++c) {
-      v128_t sum = final_reduce(half[r][c], pair_reduce(N > 2 ? s0[r][c] : zero,
-                                                        N > 3 ? s1[r][c] : zero));
-      if (Tr::kCorr) sum = wasm_i32x4_sub(sum, corr);
-      acc[r][c] = wasm_f32x4_add(
-          acc[r][c], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(sum), wasm_f32x4_mul(dw[c], dx)));
-      if (Tr::kMin) acc[r][c] = wasm_f32x4_add(acc[r][c], wasm_f32x4_mul(mw[c], sx));
+    const v128_t dw = load_half4<N>(blk, Tr::kBlockBytes);
+    const v128_t mw = Tr::kMin ? load_half4<N>(blk + 2, Tr::kBlockBytes) : z;
+    for (int r = 0; r < R; ++r) {
+      const uint8_t* ar = act + r * as;
+      const v128_t corr = Tr::kCorr ? wasm_v128_load(ar + off_corr(nb) + b0 * 4) : z;
+      acc[r][c] = group_update<T>(acc[r][c], isum[r][c], corr, dw, mw, ar, nb, b0);
     }
   }
 }
 
-// R activation rows × C weight rows over all nb blocks. Per output the f32 order is fixed:
-// lane k accumulates blocks 4g + k in order of g; lanes are summed (l0+l2)+(l1+l3) at the end.
 // The C weight rows are ws bytes apart and their outputs ycs floats apart.
 template <GgmlType T, int R, int C>
-void q_tile(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, int64_t nb, float* y,
-            int64_t ldy, int64_t ycs) {
+void direct_tile(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, int64_t nb,
+                 float* y, int64_t ldy, int64_t ycs) {
   v128_t acc[R][C];
   for (int r = 0; r < R; ++r)
     for (int c = 0; c < C; ++c) acc[r][c] = wasm_f32x4_splat(0.0f);
   int64_t b0 = 0;
-  for (; b0 + 4 <= nb; b0 += 4) q_group<T, R, C, 4>(w, ws, act, as, nb, b0, acc);
+  for (; b0 + 4 <= nb; b0 += 4) direct_group<T, R, C, 4>(w, ws, act, as, nb, b0, acc);
   switch (nb - b0) {
-    case 3: q_group<T, R, C, 3>(w, ws, act, as, nb, b0, acc); break;
-    case 2: q_group<T, R, C, 2>(w, ws, act, as, nb, b0, acc); break;
-    case 1: q_group<T, R, C, 1>(w, ws, act, as, nb, b0, acc); break;
+    case 3: direct_group<T, R, C, 3>(w, ws, act, as, nb, b0, acc); break;
+    case 2: direct_group<T, R, C, 2>(w, ws, act, as, nb, b0, acc); break;
+    case 1: direct_group<T, R, C, 1>(w, ws, act, as, nb, b0, acc); break;
     default: break;
   }
   for (int r = 0; r < R; ++r)
@@ -237,11 +246,9 @@ void q_tile(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, int64_t 
 }
 
 template <GgmlType T, int R>
-void q_rows(const uint8_t* w, size_t ws, int64_t nw, const uint8_t* act, size_t as, int64_t nb,
-            float* y, int64_t ldy) {
-  // Weight rows per tile: registers hold C unpacked weight blocks (4 vectors each) and R·C
-  // partial sums; with 3-4 activation rows there is room for one weight row.
-  constexpr int C = R >= 3 ? QASR_C4 : QASR_C1;
+void direct_rows(const uint8_t* w, size_t ws, int64_t nw, const uint8_t* act, size_t as,
+                 int64_t nb, float* y, int64_t ldy) {
+  constexpr int C = R >= 3 ? 1 : (R == 2 ? 2 : 4);
   int64_t j = 0;
   if (C > 1 && nw >= 2 * C) {
     // The C rows of a tile come from C separate segments of the chunk, so the weights are read
@@ -249,22 +256,129 @@ void q_rows(const uint8_t* w, size_t ws, int64_t nw, const uint8_t* act, size_t 
     // prefetchers: 2-3x slower from DRAM in the GEMV benchmark).
     const int64_t len = nw / C;
     for (int64_t t = 0; t < len; ++t)
-      q_tile<T, R, C>(w + t * ws, len * ws, act, as, nb, y + t, ldy, len);
+      direct_tile<T, R, C>(w + t * ws, len * ws, act, as, nb, y + t, ldy, len);
     j = len * C;
   }
-  for (; j < nw; ++j) q_tile<T, R, 1>(w + j * ws, ws, act, as, nb, y + j, ldy, 1);
+  for (; j < nw; ++j) direct_tile<T, R, 1>(w + j * ws, ws, act, as, nb, y + j, ldy, 1);
+}
+
+template <GgmlType T>
+void direct_gemm(const uint8_t* w, size_t ws, int64_t nw, const uint8_t* act, size_t as,
+                 int64_t na, int64_t nb, float* y, int64_t ldy) {
+  int64_t i = 0;
+  for (; i + 4 <= na; i += 4) direct_rows<T, 4>(w, ws, nw, act + i * as, as, nb, y + i * ldy, ldy);
+  switch (na - i) {
+    case 3: direct_rows<T, 3>(w, ws, nw, act + i * as, as, nb, y + i * ldy, ldy); break;
+    case 2: direct_rows<T, 2>(w, ws, nw, act + i * as, as, nb, y + i * ldy, ldy); break;
+    case 1: direct_rows<T, 1>(w, ws, nw, act + i * as, as, nb, y + i * ldy, ldy); break;
+    default: break;
+  }
+}
+
+// ---- panel path: weights widened once per call, then R × C tiles of loads/dots/adds ----
+
+// Panel row layout (nbp blocks): int16 q[nbp/4][16][8] (q4_0 offset folded in: n - 8)
+// | float dw[nbp] | float mw[nbp] (q4_1).
+inline size_t panel_row_bytes(int64_t nb) { return static_cast<size_t>(pad4(nb) * 72); }
+
+template <GgmlType T>
+void widen_row(const uint8_t* row, int64_t nb, uint8_t* dst) {
+  using Tr = QTraits<T>;
+  const int64_t nbp = pad4(nb);
+  float* dw = reinterpret_cast<float*>(dst + nbp * 64);
+  float* mw = dw + nbp;
+  const v128_t eight = wasm_i16x8_splat(8);
+  for (int64_t b0 = 0; b0 < nb; b0 += 4) {
+    v128_t wv[16];
+    const int64_t n = std::min<int64_t>(4, nb - b0);
+    switch (n) {
+      case 4: unpack_group<T, 4>(row, b0, wv); break;
+      case 3: unpack_group<T, 3>(row, b0, wv); break;
+      case 2: unpack_group<T, 2>(row, b0, wv); break;
+      default: unpack_group<T, 1>(row, b0, wv); break;
+    }
+    for (int v = 0; v < 16; ++v) {
+      // Padding blocks must stay 0: their activations are 0 anyway, so n - 8 is harmless there.
+      const v128_t q = T == GgmlType::Q4_0 ? wasm_i16x8_sub(wv[v], eight) : wv[v];
+      wasm_v128_store(dst + b0 * 64 + v * 16, q);
+    }
+    for (int64_t b = b0; b < b0 + 4; ++b) {
+      const uint8_t* blk = row + b * Tr::kBlockBytes;
+      dw[b] = b < nb ? half_to_float(load_u16(blk)) : 0.0f;
+      mw[b] = (Tr::kMin && b < nb) ? half_to_float(load_u16(blk + 2)) : 0.0f;
+    }
+  }
+}
+
+template <GgmlType T, int R, int C>
+void panel_tile(const uint8_t* pw, size_t ps, const uint8_t* act, size_t as, int64_t nb,
+                float* y, int64_t ldy) {
+  const int64_t nbp = pad4(nb);
+  v128_t acc[R][C];
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < C; ++c) acc[r][c] = wasm_f32x4_splat(0.0f);
+  const v128_t z = wasm_i32x4_splat(0);
+  for (int64_t b0 = 0; b0 < nbp; b0 += 4) {
+    v128_t isum[R][C];
+    for (int r = 0; r < R; ++r)
+      for (int c = 0; c < C; ++c) isum[r][c] = z;
+    for (int v = 0; v < 16; ++v) {
+      v128_t wv[C], xv[R];
+      for (int c = 0; c < C; ++c) wv[c] = wasm_v128_load(pw + c * ps + b0 * 64 + v * 16);
+      for (int r = 0; r < R; ++r) xv[r] = wasm_v128_load(act + r * as + b0 * 64 + v * 16);
+      for (int r = 0; r < R; ++r)
+        for (int c = 0; c < C; ++c)
+          isum[r][c] = wasm_i32x4_add(isum[r][c], wasm_i32x4_dot_i16x8(wv[c], xv[r]));
+    }
+    for (int c = 0; c < C; ++c) {
+      const v128_t dw = wasm_v128_load(pw + c * ps + nbp * 64 + b0 * 4);
+      const v128_t mw = QTraits<T>::kMin ? wasm_v128_load(pw + c * ps + nbp * 68 + b0 * 4) : z;
+      for (int r = 0; r < R; ++r)
+        acc[r][c] = group_update<T>(acc[r][c], isum[r][c], z, dw, mw, act + r * as, nb, b0);
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < C; ++c) y[r * ldy + c] = hsum_f32x4(acc[r][c]);
+}
+
+template <GgmlType T, int R>
+void panel_rows(const uint8_t* pw, size_t ps, int64_t nw, const uint8_t* act, size_t as,
+                int64_t nb, float* y, int64_t ldy) {
+  constexpr int C = R >= 3 ? 1 : 2;
+  int64_t j = 0;
+  for (; j + C <= nw; j += C) panel_tile<T, R, C>(pw + j * ps, ps, act, as, nb, y + j, ldy);
+  for (; j < nw; ++j) panel_tile<T, R, 1>(pw + j * ps, ps, act, as, nb, y + j, ldy);
+}
+
+struct PanelScratch {
+  std::vector<uint8_t> buf;
+  uint8_t* get(size_t n) {
+    if (buf.size() < n + 64) buf.resize(n + 64);
+    const uintptr_t p = reinterpret_cast<uintptr_t>(buf.data());
+    return reinterpret_cast<uint8_t*>((p + 63) & ~static_cast<uintptr_t>(63));
+  }
+};
+thread_local PanelScratch t_panel;
+
+template <GgmlType T>
+void panel_gemm(const uint8_t* w, size_t ws, int64_t nw, const uint8_t* act, size_t as,
+                int64_t na, int64_t nb, float* y, int64_t ldy) {
+  const size_t ps = panel_row_bytes(nb);
+  uint8_t* pw = t_panel.get(ps * static_cast<size_t>(nw));
+  for (int64_t j = 0; j < nw; ++j) widen_row<T>(w + j * ws, nb, pw + j * ps);
+  int64_t i = 0;
+  for (; i + QASR_PR <= na; i += QASR_PR) panel_rows<T, QASR_PR>(pw, ps, nw, act + i * as, as, nb, y + i * ldy, ldy);
+  for (; i + 2 <= na; i += 2) panel_rows<T, 2>(pw, ps, nw, act + i * as, as, nb, y + i * ldy, ldy);
+  if (i < na) panel_rows<T, 1>(pw, ps, nw, act + i * as, as, nb, y + i * ldy, ldy);
 }
 
 template <GgmlType T>
 void q_gemm_t(const uint8_t* w, size_t ws, int64_t nw, const uint8_t* act, size_t as, int64_t na,
               int64_t nb, float* y, int64_t ldy) {
-  int64_t i = 0;
-  for (; i + QASR_R <= na; i += QASR_R) q_rows<T, QASR_R>(w, ws, nw, act + i * as, as, nb, y + i * ldy, ldy);
-  switch (na - i) {
-    case 3: q_rows<T, 3>(w, ws, nw, act + i * as, as, nb, y + i * ldy, ldy); break;
-    case 2: q_rows<T, 2>(w, ws, nw, act + i * as, as, nb, y + i * ldy, ldy); break;
-    case 1: q_rows<T, 1>(w, ws, nw, act + i * as, as, nb, y + i * ldy, ldy); break;
-    default: break;
+  if (na >= 8) {
+    panel_gemm<T>(w, ws, nw, act, as, na, nb, y, ldy);
+  } else {
+    direct_gemm<T>(w, ws, nw, act, as, na, nb, y, ldy);
   }
 }
 
@@ -308,39 +422,50 @@ const char* name() { return "wasm-simd128"; }
 
 size_t act_row_bytes(int64_t k) {
   const int64_t nb = k / kQuantBlock;
-  return (static_cast<size_t>(nb * 64 + pad4(nb) * 12) + 63) & ~static_cast<size_t>(63);
+  return (static_cast<size_t>(pad4(nb) * 76) + 63) & ~static_cast<size_t>(63);
 }
 
 void prepare_act_row(const float* x, int64_t k, uint8_t* dst) {
-  const int64_t nb = k / kQuantBlock;
+  const int64_t nb = k / kQuantBlock, nbp = pad4(nb);
+  int16_t* q = reinterpret_cast<int16_t*>(dst);
   int32_t* corr = reinterpret_cast<int32_t*>(dst + off_corr(nb));
   float* d = reinterpret_cast<float*>(dst + off_d(nb));
   float* s = reinterpret_cast<float*>(dst + off_s(nb));
-  for (int64_t b = 0; b < nb; ++b) {
+  for (int64_t b = 0; b < nbp; ++b) {
+    int16_t* grp = q + (b >> 2) * 128;
+    const int l = static_cast<int>(b & 3);
+    if (b >= nb) {
+      for (int e = 0; e < 32; ++e) grp[interleaved_pos(l, e)] = 0;
+      corr[b] = 0;
+      d[b] = 0.0f;
+      s[b] = 0.0f;
+      continue;
+    }
     v128_t n[4];
     const float dx = half_to_float(quant_block(x + b * kQuantBlock, n));
-    uint8_t* q = dst + b * 64;
-    const v128_t v0 = wasm_i16x8_shuffle(n[0], n[1], 0, 2, 4, 6, 8, 10, 12, 14);
-    const v128_t v1 = wasm_i16x8_shuffle(n[0], n[1], 1, 3, 5, 7, 9, 11, 13, 15);
-    const v128_t v2 = wasm_i16x8_shuffle(n[2], n[3], 0, 2, 4, 6, 8, 10, 12, 14);
-    const v128_t v3 = wasm_i16x8_shuffle(n[2], n[3], 1, 3, 5, 7, 9, 11, 13, 15);
-    wasm_v128_store(q, v0);
-    wasm_v128_store(q + 16, v1);
-    wasm_v128_store(q + 32, v2);
-    wasm_v128_store(q + 48, v3);
+    alignas(16) int16_t e16[32];
+    for (int i = 0; i < 4; ++i) wasm_v128_store(e16 + 8 * i, n[i]);
+    // Scatter into the interleaved group layout: word j of the block (elements 4j..4j+3 and
+    // 16+4j..19+4j) goes to lanes 2l, 2l+1 of the group's vectors 4j..4j+3.
+    for (int j = 0; j < 4; ++j) {
+      int16_t* base = grp + (4 * j) * 8 + 2 * l;
+      base[0] = e16[4 * j];
+      base[1] = e16[4 * j + 2];
+      base[8] = e16[4 * j + 1];
+      base[9] = e16[4 * j + 3];
+      base[16] = e16[16 + 4 * j];
+      base[17] = e16[16 + 4 * j + 2];
+      base[24] = e16[16 + 4 * j + 1];
+      base[25] = e16[16 + 4 * j + 3];
+    }
     // |q| <= 127, so the i16 sum of four stays small.
-    const v128_t sum16 = wasm_i16x8_add(wasm_i16x8_add(v0, v1), wasm_i16x8_add(v2, v3));
+    const v128_t sum16 = wasm_i16x8_add(wasm_i16x8_add(n[0], n[1]), wasm_i16x8_add(n[2], n[3]));
     const v128_t sum32 = wasm_i32x4_extadd_pairwise_i16x8(sum16);
     const int total = wasm_i32x4_extract_lane(sum32, 0) + wasm_i32x4_extract_lane(sum32, 1) +
                       wasm_i32x4_extract_lane(sum32, 2) + wasm_i32x4_extract_lane(sum32, 3);
     corr[b] = 8 * total;
     d[b] = dx;
     s[b] = dx * static_cast<float>(total);
-  }
-  for (int64_t b = nb; b < pad4(nb); ++b) {
-    corr[b] = 0;
-    d[b] = 0.0f;
-    s[b] = 0.0f;
   }
 }
 

@@ -97,7 +97,7 @@ const KEEP: ReadonlyArray<string | readonly [string, string]> = [
   '十面埋伏', '十八般武艺', '十八罗汉', '十指连心', '十里八乡', '十年磨一剑', '十年寒窗', '三十六计', '三十而立',
   '四十不惑', '五十知天命', '五十而知天命', '五十步笑百步', '七十二变', '七十二行', '三百六十行', '二十四孝',
   '一千零一夜', '七七八八', '九一八事变', '一五一十', '三七二十一', '九九八十一', '九九归一', '双手合十', '合十', '百分之百',
-  '一点一滴', '一点一点', '一点半点', '一点儿', '一点点', '一点也', '一点都', '三点一线',
+  '一点一滴', '一点一点', '一点半点', '一点儿', '一点点', '一点也', '一点都', '一点东西', '一点事', '三点一线',
   '十字', '十足', ['十分', '钟之'], ['二百五', '零一二两三四五六七八九十百千万亿几块元个'],
   // Plan names and the National Day holiday (十一 alone is the number 11).
   '十一五规划', '十二五规划', '十三五规划', '十四五规划', '十五五规划', '十四五期间', '十四五时期',
@@ -107,7 +107,7 @@ const KEEP: ReadonlyArray<string | readonly [string, string]> = [
   '接二连三', '独一无二', '说一不二', '数一数二', '略知一二', '一分为二', '一干二净', '一模一样', '一丝一毫',
   '一朝一夕', '一草一木', '三三两两', '三言两语', '一举两得', '三番五次', '五湖四海', '四面八方', '七嘴八舌',
   '横七竖八', '九死一生', '一问三不知', '千方百计', '百发百中', '成千上万', '千千万万', '万无一失', '一日千里',
-  '千军万马', '一不做二不休', '一言九鼎', '一诺千金', '三长两短', '一五一十',
+  '千军万马', '一不做二不休', '一言九鼎', '一诺千金', '三长两短',
   // Everyday words built on 一 ("a / one / same").
   '一些', '一样', '一起', '一直', '一定', '一般', '一下', '一会儿', '一会', '一切', '一共', '一向', '一旦',
   '一再', '一边', '一面', '一致', '一律', '一贯', '一番', '一阵', '一口气', '统一', '唯一', '万一', '同一',
@@ -324,7 +324,8 @@ const RANGE_SUFFIX = /^([十百千]?)(万亿|万|亿)?$/;
  * 三四万, 十五六万. A bare pair (三四) is not a range here: single-digit quantities stay Chinese.
  */
 function parseRange(s: string, i: number, end: number): Range | null {
-  for (let k = i; k + 1 < end; k++) {
+  // The suffix after the pair is at most 3 characters (十万亿), so only the last few positions can hold it.
+  for (let k = Math.max(i, end - 5); k + 1 < end; k++) {
     const prefixed = k > i;
     if (!isRangePair(s[k], s[k + 1], prefixed)) continue;
     const m = RANGE_SUFFIX.exec(s.slice(k + 2, end));
@@ -359,9 +360,9 @@ interface Expr {
 }
 
 /** Integer part 点 fractional digits [万|亿]: 三点一四 → 3.14, 三点五亿 → 3.5亿. `r` is the run end at i. */
-function parseDecimal(s: string, i: number, r: number): Expr | null {
+function parseDecimal(s: string, i: number, r: number, known?: Cardinal | null): Expr | null {
   if (s[r] !== '点') return null;
-  const int = parseCardinal(s, i, r);
+  const int = known === undefined ? parseCardinal(s, i, r) : known;
   if (!int || int.levelForm) return null;
   const j = r + 1;
   const r2 = runEnd(s, j);
@@ -413,18 +414,17 @@ function matchNegative(s: string, i: number): Match | null {
 }
 
 /** X分之Y → Y/X. */
-function matchFraction(s: string, i: number, r: number): Match | null {
+function matchFraction(s: string, r: number, x: Cardinal | null): Match | null {
   if (!s.startsWith('分之', r)) return null;
-  const x = parseCardinal(s, i, r);
   if (!x || x.value === 0n || keepLength(s, r + 2)) return null;
   const y = parseNumber(s, r + 2);
   return y ? { end: y.end, text: `${y.text}/${x.value}` } : null;
 }
 
 /** X比Y → X:Y (scores, ratios). */
-function matchRatio(s: string, i: number): Match | null {
-  if (s[i - 1] === '第') return null;
-  const x = parseNumber(s, i);
+function matchRatio(s: string, i: number, r: number, run: Cardinal | null): Match | null {
+  if ((s[r] !== '比' && s[r] !== '点') || s[i - 1] === '第') return null;
+  const x = parseDecimal(s, i, r, run) ?? (run ? { end: r, text: cardinalText(run) } : null);
   if (!x || s[x.end] !== '比' || keepLength(s, x.end + 1)) return null;
   const y = parseNumber(s, x.end + 1);
   return y ? { end: y.end, text: `${x.text}:${y.text}` } : null;
@@ -441,9 +441,8 @@ function parseClockPart(s: string, p: number, r: number): { value: number; kind:
 const pad2 = (n: number): string => String(n).padStart(2, '0');
 
 /** Clock times at a run that is an hour followed by 点. `timeContext`: a time-of-day word precedes. */
-function matchClock(s: string, i: number, r: number, timeContext: boolean): Match | null {
+function matchClock(s: string, r: number, hour: Cardinal | null, timeContext: () => boolean): Match | null {
   if (s[r] !== '点') return null;
-  const hour = parseCardinal(s, i, r);
   if (!hour || hour.levelForm || hour.value > 24n) return null;
   const h = hour.value.toString();
   const p = r + 1;
@@ -455,7 +454,7 @@ function matchClock(s: string, i: number, r: number, timeContext: boolean): Matc
   const m = r2 > p ? parseClockPart(s, p, r2) : null;
   if (m) {
     const hasFen = s[r2] === '分';
-    if (!(m.kind === 'place' || timeContext || (m.kind === 'zero' && hasFen))) return null;
+    if (!(m.kind === 'place' || (m.kind === 'zero' && hasFen) || timeContext())) return null;
     let text = `${h}:${pad2(m.value)}`;
     let end = hasFen ? r2 + 1 : r2;
     if (hasFen) {
@@ -471,15 +470,14 @@ function matchClock(s: string, i: number, r: number, timeContext: boolean): Matc
     return { end, text, clock: true };
   }
   // A bare hour (also when what follows is not minutes: 下午两点百分之百 → 下午2点百分之百).
-  if (timeContext || s[p] === '钟' || s[p] === '整') return { end: p, text: `${h}点`, clock: true };
+  if (s[p] === '钟' || s[p] === '整' || timeContext()) return { end: p, text: `${h}点`, clock: true };
   return null;
 }
 
 /** X块Y → X.Y块, X块Y毛[Z[分]] → X.YZ块; X度Y → X.Y度 (三十六度五 → 36.5度). */
-function matchUnitTenths(s: string, i: number, r: number): Match | null {
+function matchUnitTenths(s: string, r: number, x: Cardinal | null): Match | null {
   const unit = s[r];
   if (!isOneOf(TENTHS_UNITS, unit)) return null;
-  const x = parseCardinal(s, i, r);
   if (!x || x.levelForm) return null;
   const p = r + 1;
   const y = s[p];
@@ -511,16 +509,16 @@ function matchDigitString(s: string, i: number, r: number): Match | null {
   if (digits.length >= 3) return { end: r, text: digits };
   const next = s[r];
   if (next === '后') return { end: r, text: digits };
-  if (next === '年' && !(isRangePair(s[i], s[i + 1], false) && DIGIT_VALUE[s[i]] >= 3)) return { end: r, text: digits };
+  const isRange = isRangePair(s[i], s[i + 1], false) && DIGIT_VALUE[s[i]] >= 3;
+  if (next === '年' && !isRange && s[r + 1] !== '级') return { end: r, text: digits }; // 一二年级: grades 1–2
   return null;
 }
 
 /** Months (三月), days (五号, 月五日): single digits converted in date context. */
-function matchDate(s: string, i: number, r: number): Match | null {
+function matchDate(s: string, i: number, r: number, c: Cardinal | null): Match | null {
   const next = s[r];
   if (next !== '月' && next !== '号' && next !== '日') return null;
   if (s[i] === '两' || s[i] === '零' || s[i] === '〇') return null;
-  const c = parseCardinal(s, i, r);
   if (!c || c.levelForm || c.value < 1n) return null;
   const v = Number(c.value);
   const ok = next === '月' ? v <= 12 : v <= 31 && (next === '号' || s[i - 1] === '月');
@@ -528,26 +526,30 @@ function matchDate(s: string, i: number, r: number): Match | null {
 }
 
 /** Place-value numbers (value ≥ 10 or with 万/亿). */
-function matchCardinal(s: string, i: number, r: number): Match | null {
-  const c = parseCardinal(s, i, r);
+function matchCardinal(r: number, c: Cardinal | null): Match | null {
   return c && c.hasPlace ? { end: r, text: cardinalText(c) } : null;
 }
 
 /** The rules that start at a run [i, r), in priority order. */
-function matchRun(s: string, i: number, r: number, timeContext: boolean): Match | null {
+function matchRun(s: string, i: number, r: number, timeContext: () => boolean): Match | null {
   for (let k = i; k < r; k++) if (s[k] === FUZZY) return null;
-  const range = parseRange(s, i, r);
+  const run = parseCardinal(s, i, r); // the whole run as one number (null if it is not one)
   return (
-    matchFraction(s, i, r) ??
-    matchRatio(s, i) ??
-    matchClock(s, i, r, timeContext) ??
-    parseDecimal(s, i, r) ??
-    (range ? { end: r, text: `${range.lo}~${range.hi}${range.level}` } : null) ??
+    matchFraction(s, r, run) ??
+    matchRatio(s, i, r, run) ??
+    matchClock(s, r, run, timeContext) ??
+    parseDecimal(s, i, r, run) ??
+    matchRange(s, i, r) ??
     matchDigitString(s, i, r) ??
-    matchUnitTenths(s, i, r) ??
-    matchDate(s, i, r) ??
-    matchCardinal(s, i, r)
+    matchUnitTenths(s, r, run) ??
+    matchDate(s, i, r, run) ??
+    matchCardinal(r, run)
   );
+}
+
+function matchRange(s: string, i: number, r: number): Match | null {
+  const range = parseRange(s, i, r);
+  return range ? { end: r, text: `${range.lo}~${range.hi}${range.level}` } : null;
 }
 
 // ───────────────────────────── Scanner ─────────────────────────────
@@ -579,7 +581,7 @@ function findSpans(s: string): Span[] {
     else if ((c === '百' || c === '千') && s.startsWith('分之', i + 1)) m = matchPercent(s, i);
     if (!m && RUN_CHARS.has(c)) {
       const r = runEnd(s, i);
-      const ctx = timeContext(i);
+      const ctx = (): boolean => timeContext(i);
       m = matchRun(s, i, r, ctx);
       // A final 一 may start the next word (三千五一个月, 二十一起 is already a whole number): retry without it.
       if (!m && r - i > 1 && s[r - 1] === WORD_START_ONE) m = matchRun(s, i, r - 1, ctx);

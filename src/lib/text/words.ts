@@ -3,10 +3,12 @@
 //
 // Loading (initJieba): `import('jieba-wasm')` picks the build by the environment's export
 // conditions. In Node (vitest) the "node" condition gives pkg/nodejs, a CommonJS module that reads
-// its .wasm with fs and is ready on import. Under Vite (browser, worker) the "browser"/"import"
-// conditions give pkg/web, whose default export must be called with the .wasm location; the URL
-// comes from a `?url` import of that file, so Vite emits the 4 MB .wasm as an asset and fetches it
-// only when initJieba() first runs.
+// its .wasm with fs and is ready on import. Under Vite (browser, worker; dev and build) the
+// "browser"/"import" conditions give pkg/web, whose default export must be called with the .wasm
+// location. That URL comes from a `?url` import, so Vite emits the 4 MB .wasm as a hashed asset and
+// it is fetched only when initJieba() first runs. The import names the file by a relative path into
+// node_modules because the package's "exports" map does not expose the .wasm
+// ("jieba-wasm/pkg/web/jieba_rs_wasm_bg.wasm?url" fails to resolve under Vite 8).
 import type { TimedToken } from '../pipeline-types';
 import { hasHan, isTight, isWordChar } from './script';
 
