@@ -34,6 +34,13 @@
 #include "kernels.h"
 #include "kernels_internal.h"
 
+#ifndef QASR_PR
+#define QASR_PR 2
+#endif
+#ifndef QASR_PC
+#define QASR_PC 2
+#endif
+
 namespace qasr {
 namespace kint {
 namespace fam {
@@ -344,7 +351,7 @@ void panel_tile(const uint8_t* pw, size_t ps, const uint8_t* act, size_t as, int
 template <GgmlType T, int R>
 void panel_rows(const uint8_t* pw, size_t ps, int64_t nw, const uint8_t* act, size_t as,
                 int64_t nb, float* y, int64_t ldy) {
-  constexpr int C = R >= 3 ? 1 : 2;
+  constexpr int C = R == QASR_PR ? QASR_PC : (R == 2 ? 2 : 1);
   int64_t j = 0;
   for (; j + C <= nw; j += C) panel_tile<T, R, C>(pw + j * ps, ps, act, as, nb, y + j, ldy);
   for (; j < nw; ++j) panel_tile<T, R, 1>(pw + j * ps, ps, act, as, nb, y + j, ldy);

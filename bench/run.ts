@@ -1,0 +1,197 @@
+// npm run bench: one 20 s chunk with 100 forced decode tokens plus the ForcedAligner over the same
+// chunk, on full-size random-weight models (exact shapes of the published q4_0 files), in:
+//   Chromium WASM threaded (1 and 2 threads), Chromium WASM single-thread, native AVX2 (1 and 2).
+// Prints a table and writes bench/latest.json with ratios measured in this one run.
+import { spawn, spawnSync } from 'node:child_process';
+import { createReadStream, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { join } from 'node:path';
+import { chromium } from '@playwright/test';
+import { ensureModel } from '../tools/model-gen/index';
+import { makeFixtures } from '../tools/make-fixtures.mjs';
+
+const ROOT = join(import.meta.dirname, '..');
+const AUDIO_SEC = 20;
+const DECODE_TOKENS = 100;
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+
+interface Run {
+  name: string;
+  threads: number;
+  asr_ms: number;      // mel + encoder + prefill + 100 decode steps
+  align_ms: number;
+  bandwidth_gbs: number;
+  asr: { timings: { mel_ms: number; encoder_ms: number; prefill_ms: number; decode_ms: number; decode_tokens: number }; audio_tokens: number; prompt_tokens: number };
+  build?: { kernels: string };
+  info?: { memory: { decode_weight_bytes: number } };
+}
+
+function log(s: string) { console.log(`[bench] ${s}`); }
+
+async function prepare() {
+  await makeFixtures(join(ROOT, '.cache/fixtures'));
+  log('generating full-size random models (first run only)…');
+  const asr = await ensureModel('full-0.6b', { seed: 1 });
+  const aligner = await ensureModel('aligner-full', { seed: 1 });
+  const dir = join(ROOT, '.cache/bench');
+  mkdirSync(dir, { recursive: true });
+  const src = readFileSync(join(ROOT, '.cache/fixtures/canonical.wav.ref.f32'));
+  const speech = new Float32Array(src.buffer.slice(src.byteOffset, src.byteOffset + src.byteLength));
+  const pcm = new Float32Array(AUDIO_SEC * 16000);
+  for (let i = 0; i < pcm.length; i++) pcm[i] = speech[i % speech.length];
+  writeFileSync(join(dir, 'pcm.f32'), Buffer.from(pcm.buffer));
+  // About 3 words per second of text for the aligner, as in real speech.
+  const words = 'the quick brown fox jumps over the lazy dog speech recognition in the browser'.split(' ');
+  const units = Array.from({ length: AUDIO_SEC * 3 }, (_, i) => words[i % words.length]);
+  writeFileSync(join(dir, 'units.json'), JSON.stringify(units));
+  return { asr, aligner, pcm, units, dir };
+}
+
+function runNative(p: Awaited<ReturnType<typeof prepare>>, threads: number): Run {
+  const r = spawnSync(join(ROOT, 'build/native/engine-bench'),
+    [p.asr, p.aligner, join(p.dir, 'pcm.f32'), String(threads), String(DECODE_TOKENS), join(p.dir, 'units.json')], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`native bench failed: ${r.stderr}`);
+  return { name: `native ${threads}t`, ...JSON.parse(r.stdout) };
+}
+
+// Serves the generated models to the page (CORS + CORP so the isolated page may fetch them).
+function serveModels(dir: string): Promise<{ url: string; close: () => void }> {
+  const server = createServer((req, res) => {
+    const file = join(dir, decodeURIComponent((req.url ?? '/').split('?')[0]).replace(/^\/+/, ''));
+    try {
+      const size = statSync(file).size;
+      res.writeHead(200, { 'Content-Length': size, 'Access-Control-Allow-Origin': '*', 'Cross-Origin-Resource-Policy': 'cross-origin' });
+      createReadStream(file).pipe(res);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => {
+    const a = server.address() as { port: number };
+    resolve({ url: `http://127.0.0.1:${a.port}/`, close: () => server.close() });
+  }));
+}
+
+// The harness runs in a module worker (as the app's engine worker does) and uses the raw C API.
+const HARNESS = `
+self.onmessage = async (e) => {
+  const { engineUrl, asrUrl, alignerUrl, pcm, units, threads, tokens } = e.data;
+  try {
+    const { default: create } = await import(engineUrl);
+    const M = await create({ print() {}, printErr() {} });
+    const load = async (url) => {
+      const r = await fetch(url);
+      const total = Number(r.headers.get('content-length'));
+      const p = M._qasr_buffer_alloc(total) >>> 0;
+      const reader = r.body.getReader();
+      let off = 0;
+      for (;;) { const { done, value } = await reader.read(); if (done) break; M.HEAPU8.set(value, p + off); off += value.length; }
+      const m = M._qasr_model_load(p, off, threads) >>> 0;
+      if (!m) throw new Error(M.UTF8ToString(M._qasr_last_error()));
+      return m;
+    };
+    const asr = await load(asrUrl);
+    const pp = M._malloc(pcm.length * 4) >>> 0;
+    M.HEAPF32.set(pcm, pp >>> 2);
+    const o = M._malloc(28) >>> 0;
+    new Int32Array(M.HEAPU8.buffer, o, 7).set([threads, 0, 0, 0, tokens, 0, 1]);
+    const run = (n) => {
+      const s = M._qasr_session_start(asr, pp, n, o) >>> 0;
+      if (!s) throw new Error(M.UTF8ToString(M._qasr_last_error()));
+      while (M._qasr_session_next(s) >= 0) {}
+      const r = JSON.parse(M.UTF8ToString(M._qasr_session_result(s)));
+      M._qasr_session_free(s);
+      return r;
+    };
+    run(32000);  // warm-up: tier-up to optimised code (toolchain-notes §8 pitfall 11)
+    const t0 = performance.now();
+    const asrResult = run(pcm.length);
+    const asr_ms = performance.now() - t0;
+    const info = JSON.parse(M.UTF8ToString(M._qasr_model_info(asr)));
+    M._qasr_model_free(asr);
+    const al = await load(alignerUrl);
+    const json = JSON.stringify(units);
+    const n = M.lengthBytesUTF8(json) + 1, up = M._malloc(n) >>> 0;
+    M.stringToUTF8(json, up, n);
+    const t1 = performance.now();
+    const ar = M._qasr_align(al, pp, pcm.length, up, 0) >>> 0;
+    const align_ms = performance.now() - t1;
+    if (!ar) throw new Error(M.UTF8ToString(M._qasr_last_error()));
+    const bandwidth_gbs = M._qasr_debug_bandwidth(256, 5, threads);
+    const build = JSON.parse(M.UTF8ToString(M._qasr_build_info()));
+    self.postMessage({ threads, asr_ms, align_ms, bandwidth_gbs, build, info, asr: asrResult, align: JSON.parse(M.UTF8ToString(ar)) });
+  } catch (err) { self.postMessage({ error: String(err && err.stack || err) }); }
+};`;
+
+async function runWasm(p: Awaited<ReturnType<typeof prepare>>): Promise<Run[]> {
+  const models = await serveModels(join(ROOT, '.cache/models'));
+  const preview = spawn('npx', ['vite', 'preview', '--host', '127.0.0.1', '--port', '4179', '--strictPort'], { cwd: ROOT, stdio: 'ignore' });
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  try {
+    const page = await browser.newPage();
+    for (let i = 0; ; i++) {
+      try { await page.goto('http://127.0.0.1:4179/'); break; } catch (e) { if (i > 50) throw e; await new Promise((r) => setTimeout(r, 200)); }
+    }
+    const runs: Run[] = [];
+    for (const [variant, threads] of [['mt', 2], ['mt', 1], ['st', 1]] as const) {
+      log(`Chromium WASM ${variant} ${threads}t…`);
+      const r = await page.evaluate(async ({ harness, msg }) => {
+        const w = new Worker(URL.createObjectURL(new Blob([harness], { type: 'text/javascript' })), { type: 'module' });
+        const out = await new Promise<any>((resolve) => { w.onmessage = (e) => resolve(e.data); w.postMessage({ ...msg, pcm: new Float32Array(msg.pcm) }); });
+        w.terminate();
+        return out;
+      }, {
+        harness: HARNESS,
+        msg: {
+          engineUrl: `http://127.0.0.1:4179/wasm/engine-${variant}.mjs`, asrUrl: models.url + 'full-0.6b-q4_0-s1.bin',
+          alignerUrl: models.url + 'aligner-full-q4_0-s1.bin', pcm: Array.from(p.pcm), units: p.units, threads, tokens: DECODE_TOKENS,
+        },
+      });
+      if (r.error) throw new Error(r.error);
+      runs.push({ name: `wasm ${variant} ${threads}t`, ...r });
+    }
+    return runs;
+  } finally {
+    await browser.close();
+    preview.kill();
+    models.close();
+  }
+}
+
+const total = (r: Run) => r.asr_ms + r.align_ms;
+const perToken = (r: Run) => r.asr.timings.decode_ms / Math.max(1, r.asr.timings.decode_tokens);
+
+const p = await prepare();
+const native2 = runNative(p, 2);
+const native1 = runNative(p, 1);
+const [wasm2, wasm1, wasmSt] = await runWasm(p);
+// Bytes of weights one decode step reads (every decoder matrix + lm_head), as the engine reports.
+const decodeBytes = wasm2.info!.memory.decode_weight_bytes;
+
+const stages = (r: Run) => ({
+  mel_ms: r.asr.timings.mel_ms, encoder_ms: r.asr.timings.encoder_ms, prefill_ms: r.asr.timings.prefill_ms,
+  decode_ms_per_token: perToken(r), aligner_ms: r.align_ms, total_ms: total(r), bandwidth_gbs: r.bandwidth_gbs,
+});
+const result = {
+  date: new Date().toISOString(),
+  audio_sec: AUDIO_SEC,
+  decode_tokens: DECODE_TOKENS,
+  rtf_wasm_2t: total(wasm2) / 1000 / AUDIO_SEC,
+  wasm_over_native_2t: total(wasm2) / total(native2),
+  thread_scaling_wasm: total(wasm1) / total(wasm2),
+  decode_bandwidth_fraction: (decodeBytes / (perToken(wasm2) / 1000)) / (wasm2.bandwidth_gbs * 1e9),
+  decode_weight_bytes: decodeBytes,
+  targets: { rtf_wasm_2t: 0.5, wasm_over_native_2t: 1.6, thread_scaling_wasm: 1.7, decode_bandwidth_fraction: 0.6 },
+  runs: Object.fromEntries([wasm2, wasm1, wasmSt, native2, native1].map((r) => [r.name, stages(r)])),
+};
+writeFileSync(join(ROOT, 'bench/latest.json'), JSON.stringify(result, null, 2) + '\n');
+
+const f = (x: number, d = 0) => x.toFixed(d).padStart(9);
+console.log('\n run            mel ms  encoder ms  prefill ms  ms/token  aligner ms   total s');
+for (const [name, s] of Object.entries(result.runs))
+  console.log(` ${name.padEnd(13)}${f(s.mel_ms)}${f(s.encoder_ms, 0).padStart(12)}${f(s.prefill_ms).padStart(12)}${f(s.decode_ms_per_token, 1).padStart(10)}${f(s.aligner_ms).padStart(12)}${f(s.total_ms / 1000, 2).padStart(10)}`);
+console.log(`\n rtf_wasm_2t               ${result.rtf_wasm_2t.toFixed(3)}   (target ≤ 0.5)`);
+console.log(` wasm_over_native_2t       ${result.wasm_over_native_2t.toFixed(3)}   (target ≤ 1.6)`);
+console.log(` thread_scaling_wasm       ${result.thread_scaling_wasm.toFixed(3)}   (target ≥ 1.7)`);
+console.log(` decode_bandwidth_fraction ${result.decode_bandwidth_fraction.toFixed(3)}   (target ≥ 0.6; WASM bandwidth ${wasm2.bandwidth_gbs.toFixed(1)} GB/s)`);
+console.log('\n wrote bench/latest.json');
