@@ -4,6 +4,7 @@
 //   public/wasm/engine-st.{mjs,wasm}            browser, SIMD128 single thread (also loads in Node)
 //   build/wasm-node/engine-mt-node.cjs          Node, SIMD128 + pthreads (tests)       [--with-node]
 //   build/native/engine-tests, libqasr.a        native g++ (AVX2) tests and benchmarks  [--with-native]
+//   build/native/engine-tests-asan              the native tests under ASan + UBSan     [--with-asan]
 // Flags follow research/toolchain-notes.md §1. Objects are cached per variant by content hash.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -35,6 +36,7 @@ const MT = ['-pthread', '-Wno-pthreads-mem-growth'];
 // family otherwise, so the tests still run on any x86-64.
 const hasAvx2 = (() => { try { return /\bavx2\b/.test(readFileSync('/proc/cpuinfo', 'utf8')); } catch { return false; } })();
 const NATIVE_CFLAGS = [hasAvx2 ? '-march=x86-64-v3' : '-march=x86-64-v2', '-pthread', '-g'];
+const ASAN = ['-O1', '-g', '-fsanitize=address,undefined', '-fno-omit-frame-pointer', '-fno-sanitize-recover=undefined'];
 
 const VARIANTS = {
   'wasm-mt': {
@@ -61,6 +63,13 @@ const VARIANTS = {
     cc: 'g++', cflags: NATIVE_CFLAGS, env: process.env, optional: '--with-native', withTests: true,
     link: (objs, testObjs) => ['g++', [...objs, ...testObjs, '-pthread', '-o', join(root, 'build/native/engine-tests')]],
     outputs: ['build/native/engine-tests'],
+  },
+  // The same sources and tests under AddressSanitizer + UndefinedBehaviorSanitizer (-O1 after the
+  // common -O3 wins). Its flags differ, so its objects live in their own cache directory.
+  'native-asan': {
+    cc: 'g++', cflags: [...NATIVE_CFLAGS, ...ASAN], env: process.env, optional: '--with-asan', withTests: true,
+    link: (objs, testObjs) => ['g++', [...objs, ...testObjs, '-pthread', ...ASAN, '-o', join(root, 'build/native/engine-tests-asan')]],
+    outputs: ['build/native/engine-tests-asan'],
   },
   'native-bench': {
     cc: 'g++', cflags: NATIVE_CFLAGS, env: process.env, optional: '--with-bench', extra: [join(root, 'bench/engine_bench.cpp')],

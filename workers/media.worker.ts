@@ -3,9 +3,14 @@
  *
  * comlink API (`MediaWorkerApi`, src/lib/media-protocol.ts); use it through `MediaDecoder`
  * (src/lib/media.ts) rather than directly:
- *   decode(file: Blob, name: string, onProgress?: (p: {ratio, timeSec?}) => void)
- *     → Promise<{ pcm: Float32Array, sampleRate: 16000, durationSec, info, decodeMs }>
- *     The PCM's buffer is transferred. Rejects with a plain `MediaErrorPayload`
+ *   decode(file: Blob, name: string, onProgress?: (p: {ratio, timeSec?}) => void, range?: DecodeRange)
+ *     → Promise<{ pcm: Float32Array, sampleRate: 16000, durationSec, info, decodeMs, decodeErrors,
+ *                 startSec?, endOfInput? }>
+ *     The PCM's buffer is transferred. With `range = { startSec, durationSec?, preRollSec? }` only
+ *     that window is decoded: `-ss (start - preRoll) -t (preRoll + duration)` before `-i` (a fast
+ *     input seek), the pre-roll dropped, the output cut to the range; a window past the end of the
+ *     input is an empty result with `endOfInput`, not an error. This is how long recordings are
+ *     decoded piece by piece (src/lib/pipeline.ts). Rejects with a plain `MediaErrorPayload`
  *     `{ name: 'MediaDecodeError', code: 'empty-file' | 'not-media' | 'no-audio' | 'decode-failed', message, detail? }`
  *     (plain objects survive comlink; Error subclasses lose their `code`), or with
  *     `{ name: 'AbortError', message }` if `cancel()` interrupted it.
@@ -26,12 +31,13 @@ import { FFmpeg, FFFSType } from '@ffmpeg/ffmpeg';
 import type { LogEvent, ProgressEvent } from '@ffmpeg/ffmpeg';
 import coreURL from '@ffmpeg/core?url';
 import wasmURL from '@ffmpeg/core/wasm?url';
-import { classifyFfmpegFailure, parseFfmpegLog, parseProgressTime } from '../src/lib/media-errors';
+import { classifyFfmpegFailure, isDecodeErrorLine, parseFfmpegLog, parseProgressTime } from '../src/lib/media-errors';
 import {
   MEDIA_SAMPLE_RATE,
   isMediaErrorPayload,
   mediaErrorPayload,
   type DecodeProgress,
+  type DecodeRange,
   type DecodeResult,
   type MediaWorkerApi,
 } from '../src/lib/media-protocol';
@@ -40,6 +46,13 @@ import {
 const LOAD_TIMEOUT_MS = 120_000;
 /** Keep at most this many log lines (head + tail): corrupt files can print one line per packet. */
 const MAX_LOG_LINES = 4000;
+/** Default audio decoded before a ranged decode's start and dropped (decoder and resampler settle). */
+const DEFAULT_PRE_ROLL_SEC = 1;
+
+/** Seconds as ffmpeg reads them (no exponent, microsecond precision). */
+function secArg(sec: number): string {
+  return (Math.round(sec * 1e6) / 1e6).toFixed(6);
+}
 
 let ffmpeg: FFmpeg | null = null;
 let loading: Promise<FFmpeg> | null = null;
@@ -90,7 +103,7 @@ function mountName(name: string): string {
   return ext ? `input.${ext.toLowerCase()}` : 'input';
 }
 
-async function decodeOne(file: Blob, name: string, onProgress?: (p: DecodeProgress) => void): Promise<DecodeResult> {
+async function decodeOne(file: Blob, name: string, onProgress?: (p: DecodeProgress) => void, range?: DecodeRange): Promise<DecodeResult> {
   if (!(file instanceof Blob)) throw mediaErrorPayload('decode-failed', 'Expected a File or Blob to decode.');
   if (file.size === 0) {
     const verdict = classifyFfmpegFailure({ log: '', exitCode: 1, inputBytes: 0, outputBytes: 0, name });
@@ -110,6 +123,12 @@ async function decodeOne(file: Blob, name: string, onProgress?: (p: DecodeProgre
   const dir = `/job${id}`;
   const input = `${dir}/${mountName(name)}`;
   const output = `/out${id}.f32`;
+  // A ranged decode seeks to `start - pre`, decodes `pre + duration` and drops the first `pre`.
+  const startSec = range ? Math.max(0, range.startSec) : 0;
+  const preSec = range && startSec > 0 ? Math.min(startSec, Math.max(0, range.preRollSec ?? DEFAULT_PRE_ROLL_SEC)) : 0;
+  const wantSec = range?.durationSec !== undefined ? Math.max(0, range.durationSec) : undefined;
+  const ranged = range !== undefined && (startSec > 0 || wantSec !== undefined);
+  let decodeErrors = 0;
   // Log kept as head + a ring buffer for the tail.
   const half = MAX_LOG_LINES / 2;
   const head: string[] = [];
@@ -121,8 +140,11 @@ async function decodeOne(file: Blob, name: string, onProgress?: (p: DecodeProgre
   const report = (timeSec: number | undefined, ratio?: number) => {
     if (!onProgress) return;
     if (ratio === undefined) {
-      if (timeSec === undefined || !durationSec) return;
-      ratio = timeSec / durationSec;
+      if (timeSec === undefined) return;
+      // Output timestamps start at 0 in a ranged decode: measure against the range's length.
+      const total = wantSec !== undefined ? preSec + wantSec : durationSec !== undefined ? durationSec - (startSec - preSec) : undefined;
+      if (!total || total <= 0) return;
+      ratio = timeSec / total;
     }
     ratio = Math.min(1, Math.max(0, ratio));
     if (ratio <= lastRatio || (ratio - lastRatio < 0.01 && ratio < 1)) return;
@@ -137,6 +159,7 @@ async function decodeOne(file: Blob, name: string, onProgress?: (p: DecodeProgre
         ringNext = (ringNext + 1) % half;
         seen++;
       }
+      if (isDecodeErrorLine(line)) decodeErrors++;
       const dur = /^\s+Duration: (\d+):(\d+):(\d+(?:\.\d+)?)/.exec(line);
       if (dur && durationSec === undefined) durationSec = Number(dur[1]) * 3600 + Number(dur[2]) * 60 + Number(dur[3]);
       if (line.includes('time=')) report(parseProgressTime(line));
@@ -158,7 +181,10 @@ async function decodeOne(file: Blob, name: string, onProgress?: (p: DecodeProgre
     dirMade = true;
     await ff.mount(FFFSType.WORKERFS, { blobs: [{ name: mountName(name), data: file }] }, dir);
     mounted = true;
-    const exitCode = await ff.exec(['-i', input, '-vn', '-sn', '-dn', '-ac', '1', '-ar', String(MEDIA_SAMPLE_RATE), '-c:a', 'pcm_f32le', '-f', 'f32le', output]);
+    const inputArgs: string[] = [];
+    if (startSec - preSec > 0) inputArgs.push('-ss', secArg(startSec - preSec));
+    if (wantSec !== undefined) inputArgs.push('-t', secArg(preSec + wantSec));
+    const exitCode = await ff.exec([...inputArgs, '-i', input, '-vn', '-sn', '-dn', '-ac', '1', '-ar', String(MEDIA_SAMPLE_RATE), '-c:a', 'pcm_f32le', '-f', 'f32le', output]);
     let bytes: Uint8Array | null = null;
     if (exitCode === 0) {
       try {
@@ -170,21 +196,36 @@ async function decodeOne(file: Blob, name: string, onProgress?: (p: DecodeProgre
     }
     const tail = seen > half ? [...ring.slice(ringNext), ...ring.slice(0, ringNext)] : ring.slice(0, seen);
     const log = seen > half ? [...head, `[... ${seen - half} log lines dropped ...]`, ...tail] : [...head, ...tail];
-    const failure = classifyFfmpegFailure({ log, exitCode, inputBytes: file.size, outputBytes: bytes?.byteLength ?? 0, name });
-    if (failure || !bytes) throw failure ?? mediaErrorPayload('decode-failed', `Couldn't decode the audio in "${name}".`);
-    const pcm =
-      bytes.byteOffset % 4 === 0 && bytes.byteLength % 4 === 0
-        ? new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4)
-        : new Float32Array(bytes.slice(0, bytes.byteLength - (bytes.byteLength % 4)).buffer);
+    const info = parseFfmpegLog(log);
+    // A window that starts at or after the end of the input is no error: it is simply empty.
+    const pastEnd = ranged && startSec > 0 && exitCode === 0 && (bytes?.byteLength ?? 0) < 4 && info.audio !== undefined;
+    const failure = pastEnd ? null : classifyFfmpegFailure({ log, exitCode, inputBytes: file.size, outputBytes: bytes?.byteLength ?? 0, name });
+    if (failure || (!bytes && !pastEnd)) throw failure ?? mediaErrorPayload('decode-failed', `Couldn't decode the audio in "${name}".`);
+    let pcm = pcmFromBytes(bytes);
+    let endOfInput: boolean | undefined;
+    if (ranged) {
+      const skip = Math.round(preSec * MEDIA_SAMPLE_RATE);
+      const want = wantSec !== undefined ? Math.round(wantSec * MEDIA_SAMPLE_RATE) : Infinity;
+      const from = Math.min(skip, pcm.length);
+      const to = Math.min(pcm.length, from + want);
+      endOfInput = to - from < want;
+      // A copy of exactly the range: the pre-roll's memory is released with ffmpeg's buffer.
+      if (from !== 0 || to !== pcm.length) pcm = pcm.slice(from, to);
+    }
     const decodeMs = performance.now() - t0;
     report(durationSec, 1);
     const result: DecodeResult = {
       pcm,
       sampleRate: MEDIA_SAMPLE_RATE,
       durationSec: pcm.length / MEDIA_SAMPLE_RATE,
-      info: parseFfmpegLog(log),
+      info,
       decodeMs,
+      decodeErrors,
     };
+    if (ranged) {
+      result.startSec = startSec;
+      result.endOfInput = endOfInput;
+    }
     return Comlink.transfer(result, [pcm.buffer as ArrayBuffer]);
   } catch (e) {
     if (isMediaErrorPayload(e)) throw e;
@@ -205,6 +246,14 @@ async function decodeOne(file: Blob, name: string, onProgress?: (p: DecodeProgre
   }
 }
 
+/** ffmpeg's output bytes as float32 samples (a view when aligned, else a copy without the odd tail). */
+function pcmFromBytes(bytes: Uint8Array | null): Float32Array {
+  if (!bytes || bytes.byteLength < 4) return new Float32Array(0);
+  return bytes.byteOffset % 4 === 0 && bytes.byteLength % 4 === 0
+    ? new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4)
+    : new Float32Array(bytes.slice(0, bytes.byteLength - (bytes.byteLength % 4)).buffer);
+}
+
 /** A progress callback arrives as a comlink proxy: close its port once the call is over. */
 function releaseCallback(cb: unknown): void {
   const release = (cb as { [Comlink.releaseProxy]?: () => void } | undefined)?.[Comlink.releaseProxy];
@@ -218,8 +267,8 @@ function releaseCallback(cb: unknown): void {
 }
 
 const api: MediaWorkerApi = {
-  decode(file, name, onProgress) {
-    const run = queue.then(() => decodeOne(file, name, onProgress)).finally(() => releaseCallback(onProgress));
+  decode(file, name, onProgress, range) {
+    const run = queue.then(() => decodeOne(file, name, onProgress, range)).finally(() => releaseCallback(onProgress));
     queue = run.catch(() => {});
     return run;
   },

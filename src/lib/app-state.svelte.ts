@@ -11,6 +11,8 @@ import {
   transcriptToVtt,
 } from './pipeline';
 import type { EngineStatus, Progress, Stage, Transcript, TranscriptChunk } from './pipeline-types';
+import type { ModelKind } from './model-file';
+import { ModelManager } from './models/model-manager.svelte';
 
 export type LoadedModel = Awaited<ReturnType<TranscriptionController['loadModelFile']>>;
 export type ExportFormat = 'txt' | 'srt' | 'vtt' | 'json';
@@ -39,7 +41,7 @@ export interface RunInfo {
 
 /** The part of the controller the app uses (a fake can be passed in tests). */
 export type Controller = Pick<TranscriptionController, 'engineStatus' | 'loadModelFile' | 'run'> &
-  Partial<Pick<TranscriptionController, 'loadedModel'>>;
+  Partial<Pick<TranscriptionController, 'loadedModel' | 'loadedAligner' | 'loadModelParts' | 'unloadModel'>>;
 
 const EXPORT_MIME: Record<ExportFormat, string> = {
   txt: 'text/plain;charset=utf-8',
@@ -57,6 +59,8 @@ export class AppState {
   engineError = $state('');
   /** The speech recognition model, once loaded. */
   model = $state<LoadedModel | null>(null);
+  /** The ForcedAligner (word timestamps), once loaded. */
+  aligner = $state<LoadedModel | null>(null);
   /** Model file being read into the engine (ratio 0..1), or null. */
   modelLoad = $state<{ fileName: string; bytes: number; ratio: number } | null>(null);
   /** The audio / video file to transcribe. */
@@ -94,8 +98,43 @@ export class AppState {
   #modelAbort: AbortController | null = null;
   #engineStarting = false;
 
+  /** The models card: downloads, stored models, loading them into the engine. */
+  readonly models: ModelManager;
+
   constructor(controller?: Controller) {
     this.#controller = controller ?? null;
+    const self = this;
+    this.models = new ModelManager({
+      get busy() {
+        return self.busy;
+      },
+      get loadingModel() {
+        return self.modelLoad !== null;
+      },
+      loaded: (kind) => (kind === 'asr' ? this.model : this.aligner),
+      loadParts: (kind, name, totalBytes, parts) => this.loadStoredModel(kind, name, totalBytes, parts),
+      loadFile: (file) => this.loadModel(file),
+      unload: (kind) => this.unloadModel(kind),
+      describeError,
+    });
+  }
+
+  /** What the engine holds after a failed load (normally the models loaded before). */
+  #syncModels(): void {
+    const ctl = this.#ctl();
+    if ('loadedModel' in ctl) this.model = ctl.loadedModel ?? null;
+    if ('loadedAligner' in ctl) this.aligner = ctl.loadedAligner ?? null;
+  }
+
+  #setLoaded(loaded: LoadedModel): void {
+    if (loaded.info.kind === 'aligner') {
+      this.aligner = loaded;
+      return;
+    }
+    this.model = loaded;
+    if (this.options.language && !loaded.info.languages.includes(this.options.language)) {
+      this.options.language = '';
+    }
   }
 
   #ctl(): Controller {
@@ -125,9 +164,12 @@ export class AppState {
     if (this.error?.source === 'run') this.error = null;
   }
 
-  /** Reads a local model file into the engine. The model loaded before stays if this one fails. */
-  async loadModel(file: File): Promise<void> {
-    if (this.busy || this.modelLoad) return;
+  /**
+   * Reads a local model file into the engine (into the recogniser's or the aligner's slot, as its header
+   * says). A file that is not a model leaves the model loaded before. Resolves with the model, or null.
+   */
+  async loadModel(file: File): Promise<LoadedModel | null> {
+    if (this.busy || this.modelLoad) return null;
     const abort = new AbortController();
     this.#modelAbort = abort;
     this.modelLoad = { fileName: file.name, bytes: file.size, ratio: 0 };
@@ -140,23 +182,65 @@ export class AppState {
         },
         abort.signal,
       );
-      this.model = loaded;
-      if (this.options.language && !loaded.info.languages.includes(this.options.language)) {
-        this.options.language = '';
-      }
+      this.#setLoaded(loaded);
+      return loaded;
     } catch (e) {
       if (!abort.signal.aborted && !isAbortError(e)) {
         this.error = { source: 'model', message: `Couldn't load “${file.name}”: ${describeError(e)}` };
       }
-      // Show what the engine really holds after the failure (normally the model loaded before).
-      const ctl = this.#ctl();
-      if ('loadedModel' in ctl) this.model = ctl.loadedModel ?? null;
+      this.#syncModels();
+      return null;
     } finally {
       if (this.#modelAbort === abort) {
         this.#modelAbort = null;
         this.modelLoad = null;
       }
     }
+  }
+
+  /**
+   * Loads a stored model (its parts, e.g. from IndexedDB) into the slot of `kind`. Throws on failure (the
+   * model manager shows it with a Retry); the slot then holds what the engine really has.
+   */
+  async loadStoredModel(kind: ModelKind, name: string, totalBytes: number, parts: AsyncIterable<Uint8Array>): Promise<LoadedModel> {
+    const ctl = this.#ctl();
+    if (!ctl.loadModelParts) throw new Error('This engine cannot load stored models');
+    if (this.busy || this.modelLoad) throw new Error('Wait for the current work to finish');
+    const abort = new AbortController();
+    this.#modelAbort = abort;
+    this.modelLoad = { fileName: name, bytes: totalBytes, ratio: 0 };
+    if (this.error?.source === 'model') this.error = null;
+    try {
+      const loaded = await ctl.loadModelParts(
+        kind,
+        name,
+        totalBytes,
+        parts,
+        (ratio) => {
+          if (this.modelLoad && this.#modelAbort === abort) this.modelLoad.ratio = clamp01(ratio);
+        },
+        abort.signal,
+      );
+      this.#setLoaded(loaded);
+      return loaded;
+    } catch (e) {
+      this.#syncModels();
+      throw e;
+    } finally {
+      if (this.#modelAbort === abort) {
+        this.#modelAbort = null;
+        this.modelLoad = null;
+      }
+    }
+  }
+
+  /** Frees a loaded model (recogniser or aligner). */
+  async unloadModel(kind: ModelKind): Promise<void> {
+    if (this.busy || this.modelLoad) return;
+    const ctl = this.#ctl();
+    if (ctl.unloadModel) await ctl.unloadModel(kind);
+    if (kind === 'asr') this.model = null;
+    else this.aligner = null;
   }
 
   cancelModelLoad(): void {

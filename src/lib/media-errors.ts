@@ -126,6 +126,8 @@ export function parseFfmpegLog(log: string | readonly string[]): MediaInfo {
   let mappedAudio: number | undefined;
   for (const line of toLines(log)) {
     if (section === 'done') break;
+    // Printed by the demuxer while probing, before or inside the `Input #0` section.
+    if (section !== 'mapping' && /Estimating duration from bitrate/i.test(line)) info.durationEstimated = true;
     const input = /^Input #0, (.+), from '.*':\s*$/.exec(line);
     if (input) {
       info.container = input[1];
@@ -163,6 +165,21 @@ export function parseFfmpegLog(log: string | readonly string[]): MediaInfo {
   info.video = info.streams.find((s) => s.kind === 'video' && !s.attachedPicture);
   info.hasVideo = info.video !== undefined;
   return info;
+}
+
+/**
+ * How many decoding errors ffmpeg reported and skipped over (damaged frames in the middle of a
+ * file, a truncated last frame): `Error while decoding stream` lines, one per failed packet.
+ */
+export function countDecodeErrors(log: string | readonly string[]): number {
+  let n = 0;
+  for (const line of toLines(log)) if (isDecodeErrorLine(line)) n++;
+  return n;
+}
+
+/** One line of `countDecodeErrors` (for counting while the log streams in). */
+export function isDecodeErrorLine(line: string): boolean {
+  return /Error while decoding stream #/.test(line);
 }
 
 /** Seconds from an ffmpeg stats line (`size= 845kB time=00:00:13.51 bitrate=...`). */

@@ -102,6 +102,11 @@ export interface MediaInfo {
   container?: string;
   /** Duration from the container header, seconds (may differ slightly from the decoded length). */
   containerDurationSec?: number;
+  /**
+   * True when ffmpeg says the duration is only estimated from the bitrate ("Estimating duration from
+   * bitrate, this may be inaccurate"): then a shorter decode is no sign of damage.
+   */
+  durationEstimated?: boolean;
   bitrateKbps?: number;
   /** The audio stream that was decoded (ffmpeg picks the "best" one: most channels). */
   audio?: MediaStreamSummary;
@@ -110,6 +115,22 @@ export interface MediaInfo {
   hasVideo: boolean;
   video?: MediaStreamSummary;
   streams: MediaStreamSummary[];
+}
+
+/**
+ * A time range of the input to decode (long recordings are decoded window by window, so their PCM
+ * never exists in one piece). The input is seeked (`-ss` before `-i`: fast, and sample-exact for
+ * wav, flac, CBR mp3 with an Info header, mp4/m4a, ogg), `preRollSec` of audio before `startSec`
+ * is decoded too and dropped (the decoder and the resampler settle there), and the output is cut
+ * to exactly `durationSec`.
+ */
+export interface DecodeRange {
+  /** Seconds from the start of the input (0 = the beginning). */
+  startSec: number;
+  /** Seconds wanted; omitted = to the end of the input. */
+  durationSec?: number;
+  /** Audio decoded before `startSec` and dropped (default 1 s; none when startSec is 0). */
+  preRollSec?: number;
 }
 
 export interface DecodeResult {
@@ -121,6 +142,15 @@ export interface DecodeResult {
   info: MediaInfo;
   /** Wall time of the ffmpeg run inside the worker (ms), excluding the one-time core load. */
   decodeMs: number;
+  /** For a ranged decode: the range's start (seconds); `pcm[0]` is the sample at that time. */
+  startSec?: number;
+  /**
+   * For a ranged decode: true when the input ended before the end of the range (fewer samples than
+   * asked for). A range starting at or after the end gives an empty `pcm` with `endOfInput` (no error).
+   */
+  endOfInput?: boolean;
+  /** Decoder errors ffmpeg reported and skipped (damaged data); 0 for a clean decode. */
+  decodeErrors?: number;
 }
 
 /**
@@ -129,7 +159,8 @@ export interface DecodeResult {
  * - `decode` runs ffmpeg.wasm (single-thread core, loaded once per worker) on the file, mounted
  *   read-only with WORKERFS (never copied into MEMFS), with `-vn -ac 1 -ar 16000 -f f32le`.
  *   The PCM buffer is transferred (zero-copy). Calls are serialised. Rejects with a
- *   `MediaErrorPayload` object (see `toMediaDecodeError`).
+ *   `MediaErrorPayload` object (see `toMediaDecodeError`). With `range`, only that window of the
+ *   input is decoded (seek + pre-roll, see `DecodeRange`); a range past the end gives empty PCM.
  * - `cancel` terminates ffmpeg's own worker (ffmpeg.terminate()): the running decode rejects with
  *   `{ name: 'AbortError', ... }`, queued ones run after a fresh core load. The page wrapper uses the
  *   blunter `worker.terminate()` instead, which also kills the nested ffmpeg worker.
@@ -137,10 +168,12 @@ export interface DecodeResult {
  * - `leftovers` lists per-call paths still in ffmpeg's FS (for tests of the cleanup).
  */
 export interface MediaWorkerApi {
+  /** The whole input, or only `range` of it. */
   decode(
     file: Blob,
     name: string,
     onProgress?: (p: DecodeProgress) => void,
+    range?: DecodeRange,
   ): Promise<DecodeResult>;
   cancel(): Promise<void>;
   warmup(): Promise<void>;

@@ -5,8 +5,8 @@
  *   const { pcm, sampleRate, durationSec, info } = await decoder.decode(file, { onProgress, signal });
  *   decoder.dispose();
  *
- * - `decode(file, { name?, onProgress?, signal? })` → 16 kHz mono Float32Array (transferred from
- *   the worker, no copy). Rejects with `MediaDecodeError` (`.code`: 'empty-file' | 'not-media' |
+ * - `decode(file, { name?, onProgress?, signal?, range? })` → 16 kHz mono Float32Array (transferred
+ *   from the worker, no copy); with `range`, only that window of the input (see `DecodeRange`). Rejects with `MediaDecodeError` (`.code`: 'empty-file' | 'not-media' |
  *   'no-audio' | 'decode-failed', `.message` is user-readable) or, when `signal` aborts or
  *   `dispose()` is called, a `DOMException` named 'AbortError'.
  * - Cancellation: the worker is busy inside ffmpeg, so abort terminates the whole media worker
@@ -17,16 +17,22 @@
  * - `leftovers()` (tests only) lists per-call paths left in ffmpeg's FS: expected `[]`.
  */
 import * as Comlink from 'comlink';
-import { MediaDecodeError, toMediaDecodeError, type DecodeProgress, type DecodeResult, type MediaWorkerApi } from './media-protocol';
+import { MediaDecodeError, toMediaDecodeError, type DecodeProgress, type DecodeRange, type DecodeResult, type MediaWorkerApi } from './media-protocol';
 
 export { MediaDecodeError } from './media-protocol';
-export type { DecodeProgress, DecodeResult, MediaErrorCode, MediaInfo, MediaStreamSummary } from './media-protocol';
+export type { DecodeProgress, DecodeRange, DecodeResult, MediaErrorCode, MediaInfo, MediaStreamSummary } from './media-protocol';
 
 export interface DecodeOptions {
   /** Name for messages and for the extension hint; defaults to `file.name` (or 'audio'). */
   name?: string;
   onProgress?: (p: DecodeProgress) => void;
   signal?: AbortSignal;
+  /**
+   * Decode only this window of the input (`{ startSec, durationSec?, preRollSec? }`); the result's
+   * `endOfInput` says whether the input ended inside it. Long recordings are decoded this way, one
+   * window at a time, so their whole PCM never exists at once.
+   */
+  range?: DecodeRange;
 }
 
 function abortError(message = 'Decoding was cancelled'): DOMException {
@@ -122,8 +128,8 @@ export class MediaDecoder {
 
   decode(file: Blob, options: DecodeOptions = {}): Promise<DecodeResult> {
     const name = options.name ?? (file as Partial<File>).name ?? 'audio';
-    const { onProgress, signal } = options;
-    return this.#enqueue(signal, (remote) => remote.decode(file, name, onProgress ? Comlink.proxy(onProgress) : undefined));
+    const { onProgress, signal, range } = options;
+    return this.#enqueue(signal, (remote) => remote.decode(file, name, onProgress ? Comlink.proxy(onProgress) : undefined, range));
   }
 
   /** Create the worker and load the ffmpeg core now (optional). */

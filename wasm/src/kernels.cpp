@@ -7,7 +7,8 @@
 // fastest, handed out by the pool's atomic counter; each task computes its whole block of
 // outputs over the full k. GEMV (m == 1) therefore splits the rows of W across threads; GEMM
 // reuses each chunk of weight rows (sized for L2) for every activation row of the block, and the
-// family's micro-kernels reuse each weight block for up to 4 activation rows while in registers.
+// family's micro-kernels reuse weights across activation rows in registers (WASM: the chunk is
+// first widened into an i16 panel, then consumed by 2 × 4 register tiles).
 // Every output element is computed by one kernel call whose summation order depends only on k,
 // so results are bit-identical for any thread count and any blocking.
 #include <algorithm>

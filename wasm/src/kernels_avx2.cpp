@@ -5,16 +5,31 @@
 // f32 accumulation order differs), f32_gemm / dot_f32 <-> dot_f32_ref, axpy_f32,
 // to_f32_row <-> dequant_row_scalar.
 //
-// Integer path: weights unpacked to 32 i8 per block, multiplied with the q8 activations by
-// _mm256_maddubs_epi16 (u8 × i8 -> i16 pairs; signed weights go through the sign trick
-// |w| · sign(x, w)), then _mm256_madd_epi16 with ones -> i32x8 per block, converted to f32,
-// scaled by d_w·d_x and accumulated in f32x8. No overflow: |w| <= 128, |x| <= 127, so a pair
-// sum is at most 32512.
+// Integer path, same structure as the SIMD128 family: blocks in groups of 4, interleaved by
+// 32-bit word. A 256-bit vector j of a group holds, for each of the 4 blocks, elements 4j..4j+3
+// (low 128 bits, block l in word l) and 16+4j..19+4j (high 128 bits, block l in word 4+l). Then
+// _mm256_maddubs_epi16 (u8 × i8 pairs) + _mm256_madd_epi16 (·1) put block l's partial sums in
+// i32 lanes l and 4+l only, so 4 vector adds give exact per-block sums with no horizontal work.
+// q4 weights are used as unsigned nibbles (the q4_0 "-8" is subtracted as 8·Σq_x per block, in
+// integers); q8_0 weights go through the sign trick |w| · sign(x, w). No overflow: a u8 × i8 pair
+// sum is at most 2 · 128 · 127 = 32512. Per group the i32 sums become f32 and are multiplied by
+// d_w·d_x (4 fp16 scales converted at once) into an f32x8 accumulator; lanes are summed at the
+// end in a fixed order, so every output's order depends only on k.
 #if defined(__AVX2__)
 #include <immintrin.h>
+#ifndef QASR_AR
+#define QASR_AR 4
+#endif
+#ifndef QASR_AC4
+#define QASR_AC4 1
+#endif
+#ifndef QASR_AC2
+#define QASR_AC2 2
+#endif
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include "kernels.h"
 #include "kernels_internal.h"
@@ -25,9 +40,12 @@ namespace fam {
 
 namespace {
 
-// Prepared activation row layout (nb = k/32): int8 q[nb][32] | float d[nb] | float s[nb].
-inline size_t off_d(int64_t nb) { return static_cast<size_t>(nb) * 32; }
-inline size_t off_s(int64_t nb) { return static_cast<size_t>(nb) * 36; }
+// Prepared activation row layout (nbp = nb rounded up to 4, padding blocks zero):
+//   int8 q[nbp/4][4][32] (interleaved groups) | int32 corr[nbp] (8·Σq) | float d[nbp] | float s[nbp]
+inline int64_t pad4(int64_t nb) { return (nb + 3) & ~int64_t{3}; }
+inline size_t off_corr(int64_t nb) { return static_cast<size_t>(pad4(nb) * 32); }
+inline size_t off_d(int64_t nb) { return static_cast<size_t>(pad4(nb) * 36); }
+inline size_t off_s(int64_t nb) { return static_cast<size_t>(pad4(nb) * 40); }
 
 inline __m256 madd_ps(__m256 a, __m256 b, __m256 c) {
 #if defined(__FMA__)
@@ -76,94 +94,144 @@ inline uint16_t quant_block(const float* x, __m256i* q) {
   return dh;
 }
 
+// 4 IEEE halves at p, p + stride, ... (first N; others 0) -> f32x4, exactly as half_to_float.
+template <int N>
+inline __m128 load_half4(const uint8_t* p, size_t stride) {
+  const __m128i h = _mm_setr_epi32(load_u16(p), N > 1 ? load_u16(p + stride) : 0,
+                                   N > 2 ? load_u16(p + 2 * stride) : 0,
+                                   N > 3 ? load_u16(p + 3 * stride) : 0);
+  const __m128i em = _mm_and_si128(h, _mm_set1_epi32(0x7fff));
+  const __m128i sh = _mm_slli_epi32(em, 13);
+  const __m128 normal = _mm_mul_ps(_mm_castsi128_ps(sh), _mm_castsi128_ps(_mm_set1_epi32(0x77800000)));
+  const __m128 special = _mm_castsi128_ps(_mm_or_si128(sh, _mm_set1_epi32(0x7f800000)));
+  const __m128 is_special = _mm_castsi128_ps(_mm_cmpgt_epi32(em, _mm_set1_epi32(0x7bff)));
+  const __m128 f = _mm_blendv_ps(normal, special, is_special);
+  return _mm_or_ps(f, _mm_castsi128_ps(_mm_slli_epi32(_mm_and_si128(h, _mm_set1_epi32(0x8000)), 16)));
+}
+
+inline __m256i zext128(__m128i v) { return _mm256_inserti128_si256(_mm256_setzero_si256(), v, 0); }
+inline __m256 zext128(__m128 v) { return _mm256_insertf128_ps(_mm256_setzero_ps(), v, 0); }
+inline __m256 dup128(__m128 v) { return _mm256_insertf128_ps(_mm256_castps128_ps256(v), v, 1); }
+
 template <GgmlType T>
 struct QTraits;
 template <>
 struct QTraits<GgmlType::Q4_0> {
-  static constexpr size_t kBlockBytes = sizeof(BlockQ4_0);
-  static constexpr bool kSigned = true, kMin = false;
+  static constexpr size_t kBlockBytes = sizeof(BlockQ4_0), kQsOffset = 2;
+  static constexpr bool kCorr = true, kMin = false, kSigned = false;
 };
 template <>
 struct QTraits<GgmlType::Q4_1> {
-  static constexpr size_t kBlockBytes = sizeof(BlockQ4_1);
-  static constexpr bool kSigned = false, kMin = true;
+  static constexpr size_t kBlockBytes = sizeof(BlockQ4_1), kQsOffset = 4;
+  static constexpr bool kCorr = false, kMin = true, kSigned = false;
 };
 template <>
 struct QTraits<GgmlType::Q8_0> {
-  static constexpr size_t kBlockBytes = sizeof(BlockQ8_0);
-  static constexpr bool kSigned = true, kMin = false;
+  static constexpr size_t kBlockBytes = sizeof(BlockQ8_0), kQsOffset = 2;
+  static constexpr bool kCorr = false, kMin = false, kSigned = true;
 };
 
-inline __m256i unpack_q4(const uint8_t* qs) {
-  const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
-  const __m128i m4 = _mm_set1_epi8(0x0F);
-  const __m128i lo = _mm_and_si128(raw, m4);
-  const __m128i hi = _mm_and_si128(_mm_srli_epi16(raw, 4), m4);
-  return _mm256_set_m128i(hi, lo);
+// 4×4 transpose of 32-bit words: t[j] = word j of r0..r3.
+inline void transpose4(__m128i r0, __m128i r1, __m128i r2, __m128i r3, __m128i t[4]) {
+  const __m128i a = _mm_unpacklo_epi32(r0, r1), b = _mm_unpacklo_epi32(r2, r3);
+  const __m128i c = _mm_unpackhi_epi32(r0, r1), d = _mm_unpackhi_epi32(r2, r3);
+  t[0] = _mm_unpacklo_epi64(a, b);
+  t[1] = _mm_unpackhi_epi64(a, b);
+  t[2] = _mm_unpacklo_epi64(c, d);
+  t[3] = _mm_unpackhi_epi64(c, d);
 }
 
-// The C weight rows are ws bytes apart and their outputs ycs floats apart.
-template <GgmlType T, int R, int C>
-void q_tile(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, int64_t nb, float* y,
-            int64_t ldy, int64_t ycs) {
+// The 4 interleaved weight vectors of group (b0, N blocks) of one row (q4: u8 nibbles; q8_0: i8).
+template <GgmlType T, int N>
+inline void unpack_group(const uint8_t* row, int64_t b0, __m256i wv[4]) {
   using Tr = QTraits<T>;
+  const uint8_t* qs = row + b0 * Tr::kBlockBytes + Tr::kQsOffset;
+  const __m128i z = _mm_setzero_si128();
+  auto ld = [&](int k, int off) {
+    return k < N ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs + k * Tr::kBlockBytes + off)) : z;
+  };
+  __m128i t[4];
+  transpose4(ld(0, 0), ld(1, 0), ld(2, 0), ld(3, 0), t);
+  if (T == GgmlType::Q8_0) {
+    __m128i u[4];
+    transpose4(ld(0, 16), ld(1, 16), ld(2, 16), ld(3, 16), u);
+    for (int j = 0; j < 4; ++j) wv[j] = _mm256_set_m128i(u[j], t[j]);
+  } else {
+    const __m128i m4 = _mm_set1_epi8(0x0F);
+    for (int j = 0; j < 4; ++j)
+      wv[j] = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(t[j], 4), m4), _mm_and_si128(t[j], m4));
+  }
+}
+
+// i32 partial sums of one (weight vector, activation vector) pair.
+template <GgmlType T>
+inline __m256i pair_dot(__m256i w, __m256i aw, __m256i x) {
   const __m256i ones = _mm256_set1_epi16(1);
+  if (QTraits<T>::kSigned) return _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(x, w)), ones);
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(w, x), ones);
+}
+
+// R activation rows × C weight rows (ws bytes apart, outputs ycs floats apart).
+template <GgmlType T, int R, int C>
+__attribute__((noinline)) void q_tile(const uint8_t* w, size_t ws, const uint8_t* act, size_t as,
+                                      int64_t nb, float* y, int64_t ldy, int64_t ycs) {
+  using Tr = QTraits<T>;
   __m256 acc[R][C];
-  float macc[R][C];
   for (int r = 0; r < R; ++r)
-    for (int c = 0; c < C; ++c) {
-      acc[r][c] = _mm256_setzero_ps();
-      macc[r][c] = 0.0f;
-    }
-  for (int64_t b = 0; b < nb; ++b) {
-    __m256i wv[C], wa[C];
-    float dw[C], mw[C];
-    for (int c = 0; c < C; ++c) {
-      const uint8_t* blk = w + c * ws + b * Tr::kBlockBytes;
-      dw[c] = half_to_float(load_u16(blk));
-      if (T == GgmlType::Q4_0) {
-        wv[c] = _mm256_sub_epi8(unpack_q4(blk + 2), _mm256_set1_epi8(8));
-      } else if (T == GgmlType::Q4_1) {
-        mw[c] = half_to_float(load_u16(blk + 2));
-        wv[c] = unpack_q4(blk + 4);
-      } else {
-        wv[c] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 2));
+    for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_ps();
+  auto group = [&](auto n_blocks, int64_t b0) {
+    constexpr int N = decltype(n_blocks)::value;
+    __m256i isum[R][C];
+    for (int r = 0; r < R; ++r)
+      for (int c = 0; c < C; ++c) isum[r][c] = _mm256_setzero_si256();
+    __m256i wv[C][4];
+    for (int c = 0; c < C; ++c) unpack_group<T, N>(w + c * ws, b0, wv[c]);
+    for (int j = 0; j < 4; ++j) {
+      __m256i aw[C];
+      for (int c = 0; c < C; ++c) aw[c] = Tr::kSigned ? _mm256_sign_epi8(wv[c][j], wv[c][j]) : wv[c][j];
+      for (int r = 0; r < R; ++r) {
+        const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(act + r * as + b0 * 32 + j * 32));
+        for (int c = 0; c < C; ++c) isum[r][c] = _mm256_add_epi32(isum[r][c], pair_dot<T>(wv[c][j], aw[c], x));
       }
-      wa[c] = Tr::kSigned ? _mm256_sign_epi8(wv[c], wv[c]) : wv[c];
     }
-    for (int r = 0; r < R; ++r) {
-      const uint8_t* ar = act + r * as;
-      const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ar + b * 32));
-      float dx;
-      std::memcpy(&dx, ar + off_d(nb) + b * 4, 4);
-      for (int c = 0; c < C; ++c) {
-        const __m256i sx = Tr::kSigned ? _mm256_sign_epi8(x, wv[c]) : x;
-        const __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(wa[c], sx), ones);
-        acc[r][c] = madd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(dw[c] * dx), acc[r][c]);
+    for (int c = 0; c < C; ++c) {
+      const uint8_t* blk = w + c * ws + b0 * Tr::kBlockBytes;
+      const __m128 dw = load_half4<N>(blk, Tr::kBlockBytes);
+      const __m128 mw = Tr::kMin ? load_half4<N>(blk + 2, Tr::kBlockBytes) : _mm_setzero_ps();
+      for (int r = 0; r < R; ++r) {
+        const uint8_t* ar = act + r * as;
+        __m256i s = isum[r][c];
+        if (Tr::kCorr)
+          s = _mm256_sub_epi32(s, zext128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(ar + off_corr(nb) + b0 * 4))));
+        const __m128 dx = _mm_loadu_ps(reinterpret_cast<const float*>(ar + off_d(nb) + b0 * 4));
+        acc[r][c] = madd_ps(_mm256_cvtepi32_ps(s), dup128(_mm_mul_ps(dw, dx)), acc[r][c]);
         if (Tr::kMin) {
-          float sx_min;
-          std::memcpy(&sx_min, ar + off_s(nb) + b * 4, 4);
-          macc[r][c] += mw[c] * sx_min;
+          const __m128 sx = _mm_loadu_ps(reinterpret_cast<const float*>(ar + off_s(nb) + b0 * 4));
+          acc[r][c] = _mm256_add_ps(acc[r][c], zext128(_mm_mul_ps(mw, sx)));
         }
       }
     }
+  };
+  int64_t b0 = 0;
+  for (; b0 + 4 <= nb; b0 += 4) group(std::integral_constant<int, 4>(), b0);
+  switch (nb - b0) {
+    case 3: group(std::integral_constant<int, 3>(), b0); break;
+    case 2: group(std::integral_constant<int, 2>(), b0); break;
+    case 1: group(std::integral_constant<int, 1>(), b0); break;
+    default: break;
   }
   for (int r = 0; r < R; ++r)
-    for (int c = 0; c < C; ++c) {
-      float v = hsum_ps(acc[r][c]);
-      if (Tr::kMin) v += macc[r][c];
-      y[r * ldy + c * ycs] = v;
-    }
+    for (int c = 0; c < C; ++c) y[r * ldy + c * ycs] = hsum_ps(acc[r][c]);
 }
 
 template <GgmlType T, int R>
 void q_rows(const uint8_t* w, size_t ws, int64_t nw, const uint8_t* act, size_t as, int64_t nb,
             float* y, int64_t ldy) {
-  constexpr int C = R >= 3 ? 2 : 4;
+  constexpr int C = R >= 3 ? QASR_AC4 : (R == 2 ? QASR_AC2 : 4);
   // The C rows of a tile come from C separate segments of the chunk, so the weights are read as
   // C long sequential streams (adjacent rows read in lockstep defeat the hardware prefetchers).
   int64_t j = 0;
-  if (nw >= 2 * C) {
+  if (C > 1 && nw >= 2 * C) {
     const int64_t len = nw / C;
     for (int64_t t = 0; t < len; ++t)
       q_tile<T, R, C>(w + t * ws, len * ws, act, as, nb, y + t, ldy, len);
@@ -176,13 +244,9 @@ template <GgmlType T>
 void q_gemm_t(const uint8_t* w, size_t ws, int64_t nw, const uint8_t* act, size_t as, int64_t na,
               int64_t nb, float* y, int64_t ldy) {
   int64_t i = 0;
-  for (; i + 4 <= na; i += 4) q_rows<T, 4>(w, ws, nw, act + i * as, as, nb, y + i * ldy, ldy);
-  switch (na - i) {
-    case 3: q_rows<T, 3>(w, ws, nw, act + i * as, as, nb, y + i * ldy, ldy); break;
-    case 2: q_rows<T, 2>(w, ws, nw, act + i * as, as, nb, y + i * ldy, ldy); break;
-    case 1: q_rows<T, 1>(w, ws, nw, act + i * as, as, nb, y + i * ldy, ldy); break;
-    default: break;
-  }
+  for (; i + QASR_AR <= na; i += QASR_AR) q_rows<T, QASR_AR>(w, ws, nw, act + i * as, as, nb, y + i * ldy, ldy);
+  for (; i + 2 <= na; i += 2) q_rows<T, 2>(w, ws, nw, act + i * as, as, nb, y + i * ldy, ldy);
+  if (i < na) q_rows<T, 1>(w, ws, nw, act + i * as, as, nb, y + i * ldy, ldy);
 }
 
 template <int R, int C>
@@ -222,25 +286,40 @@ void f32_rows(const float* w, int64_t ldw, int64_t nw, const float* x, int64_t l
 const char* name() { return "avx2"; }
 
 size_t act_row_bytes(int64_t k) {
-  const size_t nb = static_cast<size_t>(k / kQuantBlock);
-  return (nb * 40 + 63) & ~static_cast<size_t>(63);
+  const int64_t nb = k / kQuantBlock;
+  return (static_cast<size_t>(pad4(nb) * 44) + 63) & ~static_cast<size_t>(63);
 }
 
 void prepare_act_row(const float* x, int64_t k, uint8_t* dst) {
-  const int64_t nb = k / kQuantBlock;
+  const int64_t nb = k / kQuantBlock, nbp = pad4(nb);
+  int32_t* corr = reinterpret_cast<int32_t*>(dst + off_corr(nb));
+  float* d = reinterpret_cast<float*>(dst + off_d(nb));
+  float* s = reinterpret_cast<float*>(dst + off_s(nb));
   const __m256i ones8 = _mm256_set1_epi8(1);
   const __m256i ones16 = _mm256_set1_epi16(1);
-  for (int64_t b = 0; b < nb; ++b) {
-    __m256i q;
-    const float dx = half_to_float(quant_block(x + b * kQuantBlock, &q));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + b * 32), q);
-    const __m256i s32 = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, q), ones16);
-    const __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s32), _mm256_extracti128_si256(s32, 1));
-    const int total = _mm_cvtsi128_si32(s4) + _mm_extract_epi32(s4, 1) + _mm_extract_epi32(s4, 2) +
-                      _mm_extract_epi32(s4, 3);
-    const float s = dx * static_cast<float>(total);
-    std::memcpy(dst + off_d(nb) + b * 4, &dx, 4);
-    std::memcpy(dst + off_s(nb) + b * 4, &s, 4);
+  for (int64_t b = 0; b < nbp; ++b) {
+    uint8_t* grp = dst + (b >> 2) * 128;
+    const int l = static_cast<int>(b & 3);
+    alignas(32) int8_t q[32] = {};
+    float dx = 0.0f;
+    int total = 0;
+    if (b < nb) {
+      __m256i v;
+      dx = half_to_float(quant_block(x + b * kQuantBlock, &v));
+      _mm256_store_si256(reinterpret_cast<__m256i*>(q), v);
+      const __m256i s32 = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, v), ones16);
+      const __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s32), _mm256_extracti128_si256(s32, 1));
+      total = _mm_cvtsi128_si32(s4) + _mm_extract_epi32(s4, 1) + _mm_extract_epi32(s4, 2) +
+              _mm_extract_epi32(s4, 3);
+    }
+    // Word j of the block: elements 4j..4j+3 -> vector j, word l; 16+4j.. -> vector j, word 4+l.
+    for (int j = 0; j < 4; ++j) {
+      std::memcpy(grp + j * 32 + l * 4, q + 4 * j, 4);
+      std::memcpy(grp + j * 32 + 16 + l * 4, q + 16 + 4 * j, 4);
+    }
+    corr[b] = 8 * total;
+    d[b] = dx;
+    s[b] = dx * static_cast<float>(total);
   }
 }
 

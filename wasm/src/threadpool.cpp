@@ -8,8 +8,9 @@
 // finished tasks reaches n_tasks. It never waits for idle workers, so a descheduled worker (busy
 // machine, more threads than cores) costs nothing unless it holds a task.
 // Idle workers spin on the ticket for up to 1 ms after each job (a decode step dispatches ~200
-// small matmuls per token; a futex wake-up per job would cost more than the work) and then sleep
-// on a condition variable. With more threads than cores they do not spin at all.
+// small matmuls per token; a futex wake-up per job would cost more than the work), yielding the
+// CPU every 64 checks, and then sleep on a condition variable. With more threads than cores they
+// do not spin at all.
 //
 // Without pthreads in a WASM build (__EMSCRIPTEN__ && !__EMSCRIPTEN_PTHREADS__) std::thread
 // aborts at run time, so that build has no workers and runs every job inline on the caller.
@@ -148,9 +149,13 @@ void ThreadPool::Impl::worker_main(int index) {
         cpu_relax();
         g = gen_of(ticket.load(std::memory_order_acquire));
         if (g != seen) break;
-        if ((++spins & (kSpinsPerClockRead - 1)) == 0 &&
-            std::chrono::steady_clock::now() - start > kSpinBudget)
-          break;
+        if ((++spins & (kSpinsPerClockRead - 1)) == 0) {
+          if (std::chrono::steady_clock::now() - start > kSpinBudget) break;
+          // Give the core away if another thread (possibly our own caller, on a busy machine)
+          // is waiting for it: spinning then only costs a syscall every ~1 µs, whereas a pure
+          // spin made 4 × 1 µs jobs 2× slower than serial when the two threads shared a core.
+          std::this_thread::yield();
+        }
       }
     }
     if (g == seen) {

@@ -3,7 +3,8 @@
 // between parts (at a 64-byte boundary) so a download resumed after a reload goes on hashing where it
 // stopped instead of reading everything back.
 
-const K = new Uint32Array([
+// Int32Array everywhere: Uint32 values above 2^31 would leave V8's small-integer fast path.
+const K = new Int32Array([
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
   0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
   0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
@@ -23,8 +24,8 @@ export interface Sha256State {
 }
 
 export class Sha256 {
-  private readonly h = new Uint32Array(INITIAL);
-  private readonly w = new Uint32Array(64);
+  private readonly h = new Int32Array(INITIAL);
+  private readonly w = new Int32Array(64);
   private readonly block = new Uint8Array(64);
   private blockLen = 0;
   private total = 0;
@@ -36,7 +37,7 @@ export class Sha256 {
       throw new Error('Invalid SHA-256 state');
     }
     const x = new Sha256();
-    x.h.set(s.h.map((v) => v >>> 0));
+    x.h.set(s.h.map((v) => v | 0));
     x.total = s.bytes;
     return x;
   }
@@ -49,7 +50,7 @@ export class Sha256 {
   /** The state to resume from; only at a 64-byte boundary (parts are multiples of 64 bytes). */
   state(): Sha256State {
     if (this.blockLen !== 0) throw new Error('SHA-256 state can only be saved at a 64-byte boundary');
-    return { h: Array.from(this.h), bytes: this.total };
+    return { h: Array.from(this.h, (v) => v >>> 0), bytes: this.total };
   }
 
   update(data: Uint8Array): this {
@@ -90,7 +91,7 @@ export class Sha256 {
     this.finished = true;
     const out = new Uint8Array(32);
     const ov = new DataView(out.buffer);
-    for (let k = 0; k < 8; k++) ov.setUint32(k * 4, this.h[k]);
+    for (let k = 0; k < 8; k++) ov.setInt32(k * 4, this.h[k]);
     return out;
   }
 
@@ -129,14 +130,14 @@ export class Sha256 {
       b = a;
       a = (t1 + t2) | 0;
     }
-    h[0] += a;
-    h[1] += b;
-    h[2] += c;
-    h[3] += dd;
-    h[4] += e;
-    h[5] += f;
-    h[6] += g;
-    h[7] += hh;
+    h[0] = (h[0] + a) | 0;
+    h[1] = (h[1] + b) | 0;
+    h[2] = (h[2] + c) | 0;
+    h[3] = (h[3] + dd) | 0;
+    h[4] = (h[4] + e) | 0;
+    h[5] = (h[5] + f) | 0;
+    h[6] = (h[6] + g) | 0;
+    h[7] = (h[7] + hh) | 0;
   }
 }
 
