@@ -21,7 +21,7 @@ import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/p
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const LONG_FIXTURE_VERSION = 1;
+export const LONG_FIXTURE_VERSION = 2;
 export const DEFAULT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../.cache/fixtures');
 
 const SR = 16000;
@@ -47,6 +47,8 @@ const LAYOUT = [
   1.0, 'u0', 0.6, 'u1', 4, 'u2', 0.3, 'u3', 12, 'u4', 2, 'u5', 1.2, 'u6', 45,
   'r', 'u0', 0.2, 'u1', 0.2, 'u2', 0.2, 'u3', 0.2, 'u5', 0.2, 'u6', 0.2, 'u7', 0.2, 'u1', '/r', 6,
   'u7', 3, 'u2', 0.5, 'u4', 20, 'u3', 0.8, 'u0', 8, 'u6', 2.5, 'u5', 30, 'u1', 0.4, 'u2', 0.4, 'u7', 5,
+  'u2', 0.5, 'u3', 1, 'u4', 0.7, 'u5', 3.5, 'u6', 0.3, 'u7', 1, 'u0', 0.5, 'u1', 2, 'u2', 0.6,
+  'u3', 0.9, 'u4', 4, 'u5', 0.4, 'u6', 0.6, 'u7', 1.5, 'u0', 0.3, 'u1', 0.8, 'u2', 0.5, 'u3', 2,
 ];
 
 function run(cmd, args, { input } = {}) {
@@ -187,11 +189,17 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     const i = args.indexOf(k);
     return i >= 0 ? args[i + 1] : undefined;
   };
-  const info = await makeLongFixture({
+  // No top-level await: the module is also require()d (Playwright loads CommonJS specs that import it).
+  makeLongFixture({
     hours: opt('--hours') ? Number(opt('--hours')) : undefined,
     dir: opt('--dir'),
     force: args.includes('--force'),
     log: (m) => console.log(m),
-  });
-  console.log(JSON.stringify({ file: info.path, bytes: info.bytes, durationSec: info.durationSec, speechSecPerBlock: info.speechSecPerBlock.toFixed(1) }));
+  }).then(
+    (info) => console.log(JSON.stringify({ file: info.path, bytes: info.bytes, durationSec: info.durationSec, speechSecPerBlock: info.speechSecPerBlock.toFixed(1) })),
+    (e) => {
+      console.error(e instanceof Error ? e.message : e);
+      process.exitCode = 1;
+    },
+  );
 }

@@ -2,7 +2,19 @@
 // VAD, engine, export formats) happens in the pipeline (./pipeline), which this module only drives and
 // listens to. Failures become a readable message and leave the app usable: a failed run never loses the
 // loaded model or the previous transcript, a failed model load never loses the model loaded before.
+//
+// Files form a queue, processed one after another. Each file keeps its own transcript, progress, media
+// facts and the user's edits (an overlay applied by ./transcript-edit before anything is shown or
+// exported), and one of them is selected: the page shows and exports the selected file.
+//
+// Cancel stops the file being transcribed (it keeps the chunks it finished) and stops the queue there:
+// the files after it stay in the list, waiting, and "Transcribe" carries on with them. Nothing the user
+// chose is thrown away by a cancel; "Remove" / "Clear" take files out of the list.
 
+import { SvelteMap } from 'svelte/reactivity';
+import { transcriptToSpeechSrt } from './export';
+import { t } from './i18n/index.svelte';
+import { MediaDecoder, type DecodeOptions, type DecodeResult, type MediaInfo } from './media';
 import {
   TranscriptionController,
   transcriptToJson,
@@ -13,6 +25,7 @@ import {
 import type { EngineStatus, Progress, Stage, Transcript, TranscriptChunk } from './pipeline-types';
 import type { ModelKind } from './model-file';
 import { ModelManager } from './models/model-manager.svelte';
+import { applyEdits, chunkText, fitTokensToChunks, normaliseEdit } from './transcript-edit';
 
 export type LoadedModel = Awaited<ReturnType<TranscriptionController['loadModelFile']>>;
 export type ExportFormat = 'txt' | 'srt' | 'vtt' | 'json';
@@ -30,6 +43,12 @@ export interface RunOptions {
   language: string;
   /** Names, terms, topic: given to the model as context. */
   context: string;
+  /** Word/character timings with the ForcedAligner (used when an aligner is loaded). */
+  wordTimestamps: boolean;
+  /** Chinese numbers as digits (二零二四年 → 2024年). */
+  itn: boolean;
+  /** Chinese in Traditional characters with Taiwan phrasing. */
+  traditional: boolean;
 }
 
 export interface RunInfo {
@@ -38,6 +57,23 @@ export interface RunInfo {
   analyseOnly: boolean;
   fileName: string;
 }
+
+/** What is known about a file's media: the duration once decoded, and what ffmpeg said about it. */
+export interface MediaFacts {
+  durationSec?: number;
+  /** "WAV", "MP3", "MP4", "WEBM", "Matroska"… */
+  container?: string;
+  audioCodec?: string;
+  videoCodec?: string;
+  /** Of the source audio (the decoded PCM is always 16 kHz mono). */
+  sampleRate?: number;
+  channels?: number;
+  hasVideo?: boolean;
+  width?: number;
+  height?: number;
+}
+
+export type ItemStatus = 'pending' | 'running' | 'done' | 'error' | 'cancelled';
 
 /** The part of the controller the app uses (a fake can be passed in tests). */
 export type Controller = Pick<TranscriptionController, 'engineStatus' | 'loadModelFile' | 'run'> &
@@ -52,6 +88,147 @@ const EXPORT_MIME: Record<ExportFormat, string> = {
 
 const THEME_KEY = 'theme';
 
+let nextItemId = 1;
+
+/** One file of the queue, with everything its runs produced. */
+export class QueueItem {
+  readonly id = nextItemId++;
+  readonly file: File;
+  status = $state<ItemStatus>('pending');
+  /** The transcript shown for this file: the running one, or the last finished one. */
+  transcript = $state<Transcript | null>(null);
+  /** True when `transcript` comes from an "analyse speech" run (chunk plan, no text). */
+  isAnalysis = $state(false);
+  /** Set when the run producing `transcript` was cancelled or failed part-way. */
+  incomplete = $state(false);
+  /** The last run failed or was cancelled early, and `transcript` is the one from before it. */
+  showingPrevious = $state(false);
+  progress = $state<Progress | null>(null);
+  media = $state<MediaFacts | null>(null);
+  run = $state<RunInfo | null>(null);
+  /** Why the last run failed ('' = it did not). */
+  error = $state('');
+  /** The decoder's code for that failure ('not-media', 'no-audio', 'empty-file', 'decode-failed'), if any. */
+  errorCode = $state('');
+  /** The user's text for edited chunks, by chunk index (applied over the transcript by `applyEdits`). */
+  readonly edits = new SvelteMap<number, string>();
+
+  /** The transcript with the user's edits (and word times kept inside their chunks): what the page
+   *  shows and every export writes. */
+  readonly shown: Transcript | null = $derived(this.transcript ? prepare(this.transcript, this.edits) : null);
+
+  constructor(file: File) {
+    this.file = file;
+  }
+}
+
+/**
+ * The media player of the page (the <audio>/<video> element of the selected file): its position for the
+ * transcript's highlighting, and play / seek for clicks and shortcuts.
+ */
+export class Player {
+  /** Position in seconds (updated every frame while playing). */
+  time = $state(0);
+  duration = $state(0);
+  playing = $state(false);
+  /** The browser cannot play this file (the transcript still works). */
+  failed = $state(false);
+  #el: HTMLMediaElement | null = null;
+  #frame = 0;
+
+  /** Connects a media element; returns the function that disconnects it. */
+  attach(el: HTMLMediaElement): () => void {
+    this.#el = el;
+    this.time = 0;
+    this.duration = 0;
+    this.playing = false;
+    this.failed = false;
+    const sync = () => {
+      if (this.#el !== el) return;
+      this.time = el.currentTime;
+      if (Number.isFinite(el.duration)) this.duration = el.duration;
+    };
+    const tick = () => {
+      sync();
+      if (!el.paused) this.#frame = requestAnimationFrame(tick);
+    };
+    const onPlay = () => {
+      this.playing = true;
+      cancelAnimationFrame(this.#frame);
+      this.#frame = requestAnimationFrame(tick);
+    };
+    const onPause = () => {
+      this.playing = false;
+      sync();
+    };
+    const onError = () => {
+      this.failed = true;
+      this.playing = false;
+    };
+    const onLoaded = () => {
+      this.failed = false;
+      sync();
+    };
+    const events: [string, () => void][] = [
+      ['play', onPlay],
+      ['pause', onPause],
+      ['ended', onPause],
+      ['timeupdate', sync],
+      ['seeked', sync],
+      ['durationchange', sync],
+      ['loadedmetadata', onLoaded],
+      ['error', onError],
+    ];
+    for (const [name, fn] of events) el.addEventListener(name, fn);
+    return () => {
+      for (const [name, fn] of events) el.removeEventListener(name, fn);
+      cancelAnimationFrame(this.#frame);
+      if (this.#el === el) {
+        this.#el = null;
+        this.playing = false;
+        this.time = 0;
+        this.duration = 0;
+      }
+    };
+  }
+
+  get ready(): boolean {
+    return this.#el !== null && !this.failed;
+  }
+
+  seek(sec: number): void {
+    const el = this.#el;
+    if (!el || !Number.isFinite(sec)) return;
+    const max = Number.isFinite(el.duration) && el.duration > 0 ? el.duration : Infinity;
+    const to = Math.min(Math.max(0, sec), max);
+    el.currentTime = to;
+    this.time = to;
+  }
+
+  skip(deltaSec: number): void {
+    if (this.#el) this.seek(this.#el.currentTime + deltaSec);
+  }
+
+  toggle(): void {
+    const el = this.#el;
+    if (!el) return;
+    if (el.paused) void el.play().catch(() => {});
+    else el.pause();
+  }
+}
+
+/** The media decoder, with a tap on what ffmpeg says about the input (container, codecs), which the
+ *  pipeline's `onMedia` event does not carry. Only the decode of the input's start reports. */
+class TappedMediaDecoder extends MediaDecoder {
+  onInfo: ((info: MediaInfo) => void) | null = null;
+
+  override async decode(file: Blob, options: DecodeOptions = {}): Promise<DecodeResult> {
+    const r = await super.decode(file, options);
+    if (!options.range || options.range.startSec === 0) this.onInfo?.(r.info);
+    return r;
+  }
+}
+
 export class AppState {
   /** Engine variant once the engine worker has started; null while starting. */
   engine = $state<EngineStatus | null>(null);
@@ -63,40 +240,80 @@ export class AppState {
   aligner = $state<LoadedModel | null>(null);
   /** Model file being read into the engine (ratio 0..1), or null. */
   modelLoad = $state<{ fileName: string; bytes: number; ratio: number } | null>(null);
-  /** The audio / video file to transcribe. */
-  file = $state<File | null>(null);
-  options = $state<RunOptions>({ language: '', context: '' });
-  progress = $state<Progress | null>(null);
-  /** Media facts of the current run (known after decoding). */
-  media = $state<{ durationSec: number; sampleRate: number } | null>(null);
-  /** The transcript shown: the running one, or the last finished one. */
-  transcript = $state<Transcript | null>(null);
-  /** True when `transcript` comes from an "analyse speech" run (chunk plan, no text). */
-  transcriptIsAnalysis = $state(false);
-  /** Set when the run producing `transcript` was cancelled or failed part-way. */
-  transcriptIncomplete = $state(false);
-  /** The last run failed or was cancelled early, and `transcript` is the one from before it. */
-  showingPrevious = $state(false);
+  options = $state<RunOptions>({ language: '', context: '', wordTimestamps: true, itn: true, traditional: false });
+  /** The files, in the order they are processed. */
+  queue = $state<QueueItem[]>([]);
+  /** The file the page shows (and exports). */
+  selectedId = $state<number | null>(null);
+  /** The file being processed. */
+  runningId = $state<number | null>(null);
   error = $state<AppError | null>(null);
-  /** A transcription run is in progress. */
+  /** The queue is being processed. */
   busy = $state(false);
-  run = $state<RunInfo | null>(null);
   theme = $state<Theme>('auto');
+  readonly player = new Player();
+
+  readonly selected: QueueItem | null = $derived(this.queue.find((i) => i.id === this.selectedId) ?? null);
+  readonly running: QueueItem | null = $derived(this.queue.find((i) => i.id === this.runningId) ?? null);
+  /** The file whose progress is shown: the one working while the queue runs, else the selected one. */
+  readonly progressItem: QueueItem | null = $derived(this.busy ? (this.running ?? this.selected) : this.selected);
+  readonly pendingCount: number = $derived(this.queue.filter((i) => i.status === 'pending').length);
 
   /** Languages the loaded model knows (the language choice offers "Auto-detect" + these). */
   readonly languages: string[] = $derived(this.model?.info.languages ?? []);
   /** Without a speech model the run only decodes, finds speech and plans the chunks. */
   readonly analyseOnly: boolean = $derived(this.model === null);
-  readonly canStart: boolean = $derived(this.file !== null && !this.busy && this.modelLoad === null);
-  /** Some chunk has text: exports make sense. */
+  readonly canStart: boolean = $derived(
+    !this.busy && this.modelLoad === null && (this.pendingCount > 0 || this.selected !== null),
+  );
+  /** Some chunk of the selected file has text: exports make sense. */
   readonly hasText: boolean = $derived(
-    !!this.transcript && this.transcript.chunks.some((c) => c.status === 'done' && c.text.trim() !== ''),
+    !!this.shownTranscript && !this.transcriptIsAnalysis && this.shownTranscript.chunks.some((c) => c.status === 'done' && c.text.trim() !== ''),
+  );
+  /** The speech analysis of the selected file can be saved as "[speech]" subtitles. */
+  readonly hasSpeechPlan: boolean = $derived(
+    !!this.shownTranscript && this.transcriptIsAnalysis && this.shownTranscript.chunks.some((c) => c.status !== 'error'),
   );
 
+  // The selected file, in the shape the page always had (one file, one transcript).
+  get file(): File | null {
+    return this.selected?.file ?? null;
+  }
+  get transcript(): Transcript | null {
+    return this.selected?.transcript ?? null;
+  }
+  /** The selected transcript with the user's edits. */
+  get shownTranscript(): Transcript | null {
+    return this.selected?.shown ?? null;
+  }
+  get transcriptIsAnalysis(): boolean {
+    return this.selected?.isAnalysis ?? false;
+  }
+  get transcriptIncomplete(): boolean {
+    return this.selected?.incomplete ?? false;
+  }
+  get showingPrevious(): boolean {
+    return this.selected?.showingPrevious ?? false;
+  }
+  get progress(): Progress | null {
+    return this.progressItem?.progress ?? null;
+  }
+  get media(): MediaFacts | null {
+    return this.selected?.media ?? null;
+  }
+  get run(): RunInfo | null {
+    return this.progressItem?.run ?? null;
+  }
+
   #controller: Controller | null;
+  #decoder: TappedMediaDecoder | null = null;
   #runAbort: AbortController | null = null;
   #modelAbort: AbortController | null = null;
   #engineStarting = false;
+  /** Cancel asked the queue to stop after the current file. */
+  #stopQueue = false;
+  /** The selection follows the file being processed (until the user picks another one). */
+  #follow = true;
 
   /** The models card: downloads, stored models, loading them into the engine. */
   readonly models: ModelManager;
@@ -138,7 +355,10 @@ export class AppState {
   }
 
   #ctl(): Controller {
-    if (!this.#controller) this.#controller = new TranscriptionController();
+    if (!this.#controller) {
+      this.#decoder = new TappedMediaDecoder();
+      this.#controller = new TranscriptionController({ media: this.#decoder });
+    }
     return this.#controller;
   }
 
@@ -151,18 +371,269 @@ export class AppState {
       this.engine = await this.#ctl().engineStatus();
     } catch (e) {
       this.engineError = describeError(e);
-      this.error = { source: 'engine', message: `The speech engine could not start: ${this.engineError}` };
+      this.error = { source: 'engine', message: t('error.engine', { detail: this.engineError }) };
     } finally {
       this.#engineStarting = false;
     }
   }
 
-  /** Chooses the audio/video file (ffmpeg decides later whether it can be read). */
-  pickFile(file: File | null): void {
-    if (this.busy) return;
-    this.file = file;
-    if (this.error?.source === 'run') this.error = null;
+  // ---- the queue --------------------------------------------------------------------------------------
+
+  /** Adds files to the queue (ffmpeg decides later whether each can be read); selects the first new one
+   *  unless the queue is working. */
+  addFiles(files: Iterable<File>): void {
+    const added = [...files].map((f) => new QueueItem(f));
+    if (added.length === 0) return;
+    this.queue.push(...added);
+    if (!this.busy || this.selected === null) this.selectedId = added[0].id;
+    if (this.error?.source === 'run' && !this.busy) this.error = null;
   }
+
+  /** Chooses one file (adds it to the queue). */
+  pickFile(file: File | null): void {
+    if (file) this.addFiles([file]);
+  }
+
+  /** Shows a file of the queue. */
+  select(id: number): void {
+    if (!this.queue.some((i) => i.id === id)) return;
+    this.selectedId = id;
+    this.#follow = id === this.runningId;
+  }
+
+  /** Takes a file out of the queue (not the one being processed). */
+  remove(id: number): void {
+    if (id === this.runningId) return;
+    const at = this.queue.findIndex((i) => i.id === id);
+    if (at < 0) return;
+    this.queue.splice(at, 1);
+    if (this.selectedId === id) {
+      const next = this.queue[Math.min(at, this.queue.length - 1)] ?? null;
+      this.selectedId = next?.id ?? null;
+    }
+  }
+
+  /**
+   * Processes the waiting files one after another (transcribes, or only analyses when no model is
+   * loaded). With none waiting, runs the selected file again (e.g. after loading a model).
+   */
+  async start(): Promise<void> {
+    if (!this.canStart) return;
+    if (this.pendingCount === 0) {
+      const again = this.selected;
+      if (!again) return;
+      again.status = 'pending';
+    }
+    this.busy = true;
+    this.#stopQueue = false;
+    this.#follow = true;
+    if (this.error?.source === 'run' || this.error?.source === 'export') this.error = null;
+    try {
+      for (;;) {
+        if (this.#stopQueue) break;
+        const next = this.queue.find((i) => i.status === 'pending');
+        if (!next) break;
+        await this.#runItem(next);
+      }
+    } finally {
+      this.busy = false;
+      this.runningId = null;
+    }
+  }
+
+  async #runItem(item: QueueItem): Promise<void> {
+    const file = item.file;
+    const analyseOnly = this.analyseOnly;
+    const abort = new AbortController();
+    this.#runAbort = abort;
+    this.runningId = item.id;
+    if (this.#follow) this.selectedId = item.id;
+    const live = () => this.#runAbort === abort;
+
+    const previous = item.transcript ? ($state.snapshot(item.transcript) as Transcript) : null;
+    const previousEdits = new Map(item.edits);
+    const previousIsAnalysis = item.isAnalysis;
+    const previousIncomplete = item.incomplete;
+
+    item.status = 'running';
+    item.error = '';
+    item.errorCode = '';
+    item.run = { startedAt: Date.now(), analyseOnly, fileName: file.name };
+    item.progress = { stage: 'idle', ratio: 0 };
+    item.transcript = null;
+    item.edits.clear();
+    item.isAnalysis = analyseOnly;
+    item.incomplete = false;
+    item.showingPrevious = false;
+
+    const ctl = this.#ctl();
+    if (this.#decoder) {
+      this.#decoder.onInfo = (info) => {
+        if (live()) item.media = { ...item.media, ...mediaFacts(info, file.name) };
+      };
+    }
+    const options = {
+      language: this.options.language,
+      context: this.options.context.trim(),
+      analyseOnly,
+      wordTimestamps: this.options.wordTimestamps,
+      itn: this.options.itn,
+      traditional: this.options.traditional,
+    };
+    try {
+      const result = await ctl.run(
+        file,
+        file.name,
+        options,
+        {
+          onProgress: (p) => {
+            if (live()) item.progress = { ...p };
+          },
+          onMedia: (m) => {
+            if (!live()) return;
+            // A pipeline that passes ffmpeg's facts along with the duration is used directly.
+            const info = (m as { info?: MediaInfo }).info;
+            item.media = { ...item.media, ...(info ? mediaFacts(info, file.name) : {}), durationSec: m.durationSec };
+          },
+          onChunks: (tr) => {
+            if (live()) item.transcript = structuredClone(tr);
+          },
+          onChunkUpdate: (c) => {
+            if (live()) updateChunk(item, c);
+          },
+        },
+        abort.signal,
+      );
+      item.transcript = structuredClone(result);
+      item.progress = { ...(item.progress ?? { ratio: 1 }), stage: 'done', ratio: 1, etaSec: 0 };
+      item.status = 'done';
+    } catch (e) {
+      const cancelled = abort.signal.aborted || isAbortError(e);
+      item.incomplete = true;
+      const keptSomething = !!item.transcript?.chunks.some((c) => c.status === 'done' || c.status === 'no-speech');
+      // A cancelled run keeps what it finished (the user asked it to stop); a failed run gives back the
+      // previous transcript, and keeps its own partial result only when there was nothing before.
+      const restore = cancelled ? !keptSomething : previous !== null || !keptSomething;
+      if (restore) {
+        item.transcript = previous;
+        item.isAnalysis = previousIsAnalysis;
+        item.incomplete = previousIncomplete;
+        item.showingPrevious = previous !== null;
+        for (const [k, v] of previousEdits) item.edits.set(k, v);
+      }
+      item.progress = { ...(item.progress ?? { ratio: 0 }), stage: cancelled ? 'cancelled' : 'error', etaSec: undefined };
+      item.status = cancelled ? 'cancelled' : 'error';
+      if (cancelled) {
+        this.#stopQueue = true;
+      } else {
+        item.error = describeError(e);
+        const code = (e as { code?: unknown } | null)?.code;
+        item.errorCode = typeof code === 'string' ? code : '';
+        const many = this.queue.length > 1;
+        this.error = { source: 'run', message: many ? t('error.runFile', { name: file.name, detail: item.error }) : item.error };
+      }
+    } finally {
+      if (item.run) item.run.finishedAt = Date.now();
+      if (this.#decoder) this.#decoder.onInfo = null;
+      if (this.#runAbort === abort) this.#runAbort = null;
+    }
+  }
+
+  /** Stops the file being processed (its finished chunks are kept) and the queue after it. */
+  cancel(): void {
+    this.#stopQueue = true;
+    this.#runAbort?.abort();
+  }
+
+  /** Back to a clean page: every file that is not being processed leaves the queue; the loaded model
+   *  and the options stay. */
+  reset(): void {
+    if (this.busy) return;
+    this.queue = [];
+    this.selectedId = null;
+    if (this.error?.source !== 'engine') this.error = null;
+  }
+
+  dismissError(): void {
+    this.error = null;
+  }
+
+  // ---- edits ----------------------------------------------------------------------------------------------
+
+  /** Replaces the text of a chunk of the selected file (the same text as recognised removes the edit). */
+  setEdit(chunkIndex: number, text: string): void {
+    const item = this.selected;
+    const chunk = item?.transcript?.chunks.find((c) => c.index === chunkIndex);
+    if (!item || !chunk || chunk.status !== 'done') return;
+    const edited = normaliseEdit(text);
+    if (edited === chunkText(chunk)) item.edits.delete(chunkIndex);
+    else item.edits.set(chunkIndex, edited);
+  }
+
+  /** Back to the recognised text of a chunk. */
+  clearEdit(chunkIndex: number): void {
+    this.selected?.edits.delete(chunkIndex);
+  }
+
+  // ---- exports --------------------------------------------------------------------------------------------
+
+  /** Whether `format` can be saved for the selected file (a speech analysis only as "[speech]" SRT). */
+  canExport(format: ExportFormat): boolean {
+    return this.transcriptIsAnalysis ? format === 'srt' && this.hasSpeechPlan : this.hasText;
+  }
+
+  /** File name (after the input file), MIME type and text of an export of the selected file, edits applied. */
+  exportFile(format: ExportFormat): { name: string; mime: string; text: string } | null {
+    const item = this.selected;
+    if (!item?.transcript || !this.canExport(format)) return null;
+    const tr = prepare($state.snapshot(item.transcript) as Transcript, item.edits);
+    let text: string;
+    if (item.isAnalysis) text = transcriptToSpeechSrt(tr, t('export.speechCue'));
+    else if (format === 'txt') text = transcriptToText(tr);
+    else if (format === 'srt') text = transcriptToSrt(tr);
+    else if (format === 'vtt') text = transcriptToVtt(tr);
+    else text = transcriptToJson(tr);
+    const stem = baseName(tr.fileName);
+    return { name: item.isAnalysis ? `${stem}.speech.${format}` : `${stem}.${format}`, mime: EXPORT_MIME[format], text };
+  }
+
+  /** Saves an export through a Blob URL (nothing leaves the device). */
+  download(format: ExportFormat): void {
+    try {
+      const out = this.exportFile(format);
+      if (!out) return;
+      const url = URL.createObjectURL(new Blob([out.text], { type: out.mime }));
+      const a = document.createElement('a');
+      a.href = url;
+      a.download = out.name;
+      a.rel = 'noopener';
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    } catch (e) {
+      this.error = { source: 'export', message: t('error.save', { format: format.toUpperCase(), detail: describeError(e) }) };
+    }
+  }
+
+  /** Copies the plain text of the selected file; resolves true on success. */
+  async copyText(): Promise<boolean> {
+    const out = this.exportFile('txt');
+    return out ? this.copy(out.text) : false;
+  }
+
+  /** Copies some text to the clipboard; resolves true on success. */
+  async copy(text: string): Promise<boolean> {
+    try {
+      await navigator.clipboard.writeText(text);
+      return true;
+    } catch (e) {
+      this.error = { source: 'export', message: t('error.copy', { detail: describeError(e) }) };
+      return false;
+    }
+  }
+
+  // ---- models ----------------------------------------------------------------------------------------------
 
   /**
    * Reads a local model file into the engine (into the recogniser's or the aligner's slot, as its header
@@ -186,7 +657,7 @@ export class AppState {
       return loaded;
     } catch (e) {
       if (!abort.signal.aborted && !isAbortError(e)) {
-        this.error = { source: 'model', message: `Couldn't load “${file.name}”: ${describeError(e)}` };
+        this.error = { source: 'model', message: t('error.modelLoad', { name: file.name, detail: describeError(e) }) };
       }
       this.#syncModels();
       return null;
@@ -247,146 +718,7 @@ export class AppState {
     this.#modelAbort?.abort();
   }
 
-  /** Transcribes the chosen file, or only analyses it (speech + chunk plan) when no model is loaded. */
-  async start(): Promise<void> {
-    const file = this.file;
-    if (!file || !this.canStart) return;
-    const analyseOnly = this.analyseOnly;
-    const abort = new AbortController();
-    this.#runAbort = abort;
-
-    const previous = this.transcript ? $state.snapshot(this.transcript) : null;
-    const previousIsAnalysis = this.transcriptIsAnalysis;
-    const previousIncomplete = this.transcriptIncomplete;
-
-    this.busy = true;
-    if (this.error?.source === 'run' || this.error?.source === 'export') this.error = null;
-    this.run = { startedAt: Date.now(), analyseOnly, fileName: file.name };
-    this.progress = { stage: 'idle', ratio: 0 };
-    this.media = null;
-    this.transcript = null;
-    this.transcriptIsAnalysis = analyseOnly;
-    this.transcriptIncomplete = false;
-    this.showingPrevious = false;
-
-    const options = { language: this.options.language, context: this.options.context.trim(), analyseOnly };
-    try {
-      const result = await this.#ctl().run(
-        file,
-        file.name,
-        options,
-        {
-          onProgress: (p) => {
-            if (this.#runAbort === abort) this.progress = { ...p };
-          },
-          onMedia: (info) => {
-            if (this.#runAbort === abort) this.media = { ...info };
-          },
-          onChunks: (t) => {
-            if (this.#runAbort === abort) this.transcript = structuredClone(t);
-          },
-          onChunkUpdate: (c) => {
-            if (this.#runAbort === abort) this.#updateChunk(c);
-          },
-        },
-        abort.signal,
-      );
-      this.transcript = structuredClone(result);
-      this.progress = { ...(this.progress ?? { ratio: 1 }), stage: 'done', ratio: 1, etaSec: 0 };
-    } catch (e) {
-      const cancelled = abort.signal.aborted || isAbortError(e);
-      this.transcriptIncomplete = true;
-      const keptSomething = !!this.transcript?.chunks.some((c) => c.status === 'done' || c.status === 'no-speech');
-      // A cancelled run keeps what it finished (the user asked it to stop); a failed run gives back the
-      // previous transcript, and keeps its own partial result only when there was nothing before.
-      const restore = cancelled ? !keptSomething : previous !== null || !keptSomething;
-      if (restore) {
-        this.transcript = previous;
-        this.transcriptIsAnalysis = previousIsAnalysis;
-        this.transcriptIncomplete = previousIncomplete;
-        this.showingPrevious = previous !== null;
-      }
-      this.progress = { ...(this.progress ?? { ratio: 0 }), stage: cancelled ? 'cancelled' : 'error', etaSec: undefined };
-      if (!cancelled) this.error = { source: 'run', message: describeError(e) };
-    } finally {
-      if (this.run) this.run.finishedAt = Date.now();
-      this.busy = false;
-      if (this.#runAbort === abort) this.#runAbort = null;
-    }
-  }
-
-  #updateChunk(chunk: TranscriptChunk): void {
-    const t = this.transcript;
-    if (!t) return;
-    const at = t.chunks[chunk.index]?.index === chunk.index ? chunk.index : t.chunks.findIndex((c) => c.index === chunk.index);
-    if (at >= 0) t.chunks[at] = { ...chunk };
-  }
-
-  cancel(): void {
-    this.#runAbort?.abort();
-  }
-
-  /** Back to a clean page for the next file; the loaded model and the options stay. */
-  reset(): void {
-    if (this.busy) return;
-    this.file = null;
-    this.transcript = null;
-    this.transcriptIsAnalysis = false;
-    this.transcriptIncomplete = false;
-    this.showingPrevious = false;
-    this.progress = null;
-    this.media = null;
-    this.run = null;
-    if (this.error?.source !== 'engine') this.error = null;
-  }
-
-  dismissError(): void {
-    this.error = null;
-  }
-
-  /** File name (after the input file), MIME type and text of an export. */
-  exportFile(format: ExportFormat): { name: string; mime: string; text: string } | null {
-    if (!this.transcript) return null;
-    const t = $state.snapshot(this.transcript) as Transcript;
-    const text =
-      format === 'txt' ? transcriptToText(t) : format === 'srt' ? transcriptToSrt(t) : format === 'vtt' ? transcriptToVtt(t) : transcriptToJson(t);
-    return { name: `${baseName(t.fileName)}.${format}`, mime: EXPORT_MIME[format], text };
-  }
-
-  /** Saves an export through a Blob URL (nothing leaves the device). */
-  download(format: ExportFormat): void {
-    try {
-      const out = this.exportFile(format);
-      if (!out) return;
-      const url = URL.createObjectURL(new Blob([out.text], { type: out.mime }));
-      const a = document.createElement('a');
-      a.href = url;
-      a.download = out.name;
-      a.rel = 'noopener';
-      document.body.append(a);
-      a.click();
-      a.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 10_000);
-    } catch (e) {
-      this.error = { source: 'export', message: `Couldn't save the ${format.toUpperCase()} file: ${describeError(e)}` };
-    }
-  }
-
-  /** Copies the plain text; resolves true on success. */
-  async copyText(): Promise<boolean> {
-    const out = this.exportFile('txt');
-    if (!out) return false;
-    try {
-      await navigator.clipboard.writeText(out.text);
-      return true;
-    } catch (e) {
-      this.error = {
-        source: 'export',
-        message: `Couldn't copy to the clipboard (${describeError(e)}). Use the TXT download instead.`,
-      };
-      return false;
-    }
-  }
+  // ---- theme ------------------------------------------------------------------------------------------------
 
   /** Reads the saved theme choice. */
   initTheme(): void {
@@ -414,23 +746,69 @@ export class AppState {
   }
 }
 
+/** A transcript as shown and exported: word times inside their chunks, then the user's edits. */
+function prepare(tr: Transcript, edits: ReadonlyMap<number, string>): Transcript {
+  return applyEdits(fitTokensToChunks(tr), edits);
+}
+
+function updateChunk(item: QueueItem, chunk: TranscriptChunk): void {
+  const tr = item.transcript;
+  if (!tr) return;
+  const at = tr.chunks[chunk.index]?.index === chunk.index ? chunk.index : tr.chunks.findIndex((c) => c.index === chunk.index);
+  if (at >= 0) tr.chunks[at] = { ...chunk };
+}
+
 /** The app's state (one instance for the page). */
 export const app = new AppState();
 
 // ---------------------------------------------------------------------------------------------------------
 // Small display helpers shared by the components.
 
-export const STAGE_LABELS: Record<Stage, string> = {
-  idle: 'Starting…',
-  'loading-engine': 'Starting the engine',
-  'loading-model': 'Loading the model',
-  decoding: 'Decoding the audio',
-  vad: 'Finding speech',
-  transcribing: 'Transcribing',
-  done: 'Done',
-  cancelled: 'Cancelled',
-  error: 'Stopped by an error',
-};
+/** The name of a pipeline stage in the UI's language. */
+export function stageLabel(stage: Stage): string {
+  return t(`stage.${stage}`);
+}
+
+/** What ffmpeg said about the input, for the page. */
+export function mediaFacts(info: MediaInfo, fileName: string): MediaFacts {
+  const ext = /\.([a-z0-9]+)$/i.exec(fileName)?.[1]?.toLowerCase() ?? '';
+  const names = (info.container ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  let container: string | undefined;
+  if (names.length) {
+    const name = names.includes(ext) ? ext : names[0];
+    container = name === 'matroska' ? 'Matroska' : name.replace(/_pipe$/, '').toUpperCase();
+  }
+  const facts: MediaFacts = { hasVideo: info.hasVideo };
+  if (container) facts.container = container;
+  if (info.audio) {
+    facts.audioCodec = info.audio.codec;
+    if (info.audio.sampleRate) facts.sampleRate = info.audio.sampleRate;
+    if (info.audio.channels) facts.channels = info.audio.channels;
+  }
+  if (info.hasVideo && info.video) {
+    facts.videoCodec = info.video.codec;
+    if (info.video.width && info.video.height) {
+      facts.width = info.video.width;
+      facts.height = info.video.height;
+    }
+  }
+  if (info.containerDurationSec && !info.durationEstimated) facts.durationSec = info.containerDurationSec;
+  return facts;
+}
+
+/** Short facts about a file's media for the page: container, codecs, source sample rate and channels. */
+export function mediaSummary(m: MediaFacts | null | undefined): string[] {
+  if (!m) return [];
+  const out: string[] = [];
+  if (m.container) out.push(m.container);
+  // A codec named like its container ("MP3 · mp3", "FLAC · flac") is said once.
+  const codecs = [m.videoCodec, m.audioCodec].filter((c): c is string => !!c && c.toLowerCase() !== m.container?.toLowerCase());
+  if (codecs.length) out.push(codecs.join(' + '));
+  if (m.width && m.height) out.push(`${m.width}×${m.height}`);
+  if (m.sampleRate) out.push(`${m.sampleRate % 1000 === 0 ? m.sampleRate / 1000 : (m.sampleRate / 1000).toFixed(1)} kHz`);
+  if (m.channels) out.push(m.channels === 1 ? t('media.mono') : m.channels === 2 ? t('media.stereo') : t('media.channels', { count: m.channels }));
+  return out;
+}
 
 export function isAbortError(e: unknown): boolean {
   return typeof e === 'object' && e !== null && (e as { name?: unknown }).name === 'AbortError';
@@ -446,17 +824,11 @@ export function describeError(e: unknown): string {
   }
   // Emscripten's advice is for developers, not for the person using the page.
   message = message.replace(/\s*Build with -s ASSERTIONS=1 for more info\.?/g, '').trim();
-  if (/^Aborted\(\)$/.test(message)) return 'The speech engine stopped unexpectedly (it aborted).';
-  if (name === 'QuotaExceededError') {
-    return 'The browser has no storage space left for this. Free some disk space or delete stored models, then try again.';
-  }
-  if (/out of memory|allocation failed|Aborted\(OOM\)|Cannot enlarge memory/i.test(message)) {
-    return 'The browser ran out of memory. Close other tabs, or try a smaller model or a shorter file.';
-  }
-  if (/SharedArrayBuffer/i.test(message)) {
-    return `${message} — this page is not cross-origin isolated, so only the single-threaded engine can run.`;
-  }
-  return message || 'Something went wrong, and no details were given.';
+  if (/^Aborted\(\)$/.test(message)) return t('error.aborted');
+  if (name === 'QuotaExceededError') return t('error.quota');
+  if (/out of memory|allocation failed|Aborted\(OOM\)|Cannot enlarge memory/i.test(message)) return t('error.memory');
+  if (/SharedArrayBuffer/i.test(message)) return t('error.sab', { detail: message });
+  return message || t('error.unknown');
 }
 
 export function clamp01(x: number): number {
@@ -472,15 +844,15 @@ export function formatClock(sec: number): string {
   return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${r}` : `${String(m).padStart(2, '0')}:${r}`;
 }
 
-/** "45 s" / "3 min 20 s" / "1 h 5 min" (for remaining or elapsed time). */
+/** "45 s" / "3 min 20 s" / "1 h 5 min" (for remaining or elapsed time), in the UI's language. */
 export function formatSpan(sec: number): string {
   const s = Math.max(0, Math.round(Number.isFinite(sec) ? sec : 0));
-  if (s < 60) return `${s} s`;
+  if (s < 60) return t('span.s', { s });
   const h = Math.floor(s / 3600);
   const m = Math.floor((s % 3600) / 60);
-  if (h > 0) return m > 0 ? `${h} h ${m} min` : `${h} h`;
+  if (h > 0) return m > 0 ? t('span.hm', { h, m }) : t('span.h', { h });
   const r = s % 60;
-  return r > 0 ? `${m} min ${r} s` : `${m} min`;
+  return r > 0 ? t('span.ms', { m, s: r }) : t('span.m', { m });
 }
 
 export function formatBytes(bytes: number): string {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { joinTexts, transcriptToJson, transcriptToSrt, transcriptToText, transcriptToVtt } from './export';
+import { joinTexts, transcriptToJson, transcriptToSpeechSrt, transcriptToSrt, transcriptToText, transcriptToVtt } from './export';
 import type { TimedToken, Transcript, TranscriptChunk } from './pipeline-types';
 import { alignerUnits, attachTimes } from './text/units';
 
@@ -196,5 +196,34 @@ describe('transcriptToText and joinTexts', () => {
 
   it('keeps joinTexts exported', () => {
     expect(joinTexts(['你好', '世界', 'ok'])).toBe('你好世界 ok');
+  });
+});
+
+describe('transcriptToSpeechSrt (speech analysis without a model)', () => {
+  const plan: Transcript = {
+    fileName: 'talk.wav',
+    durationSec: 14,
+    speech: [],
+    createdAt: '2026-01-01T00:00:00.000Z',
+    chunks: [
+      chunk(0, 0.9, 5.5, '', { status: 'pending', language: '' }),
+      chunk(1, 7.3, 12.6, '', { status: 'pending', language: '' }),
+      chunk(2, 12.6, 14, '', { status: 'error', language: '', error: 'The file ends early' }),
+    ],
+  };
+
+  it('has one "[speech]" cue per planned chunk over its span, failures left out', () => {
+    const srt = transcriptToSpeechSrt(plan);
+    expect(srt).toContain('\r\n');
+    const cues = parseSrt(srt);
+    expect(cues).toEqual([
+      { index: 1, start: 0.9, end: 5.5, lines: ['[speech]'] },
+      { index: 2, start: 7.3, end: 12.6, lines: ['[speech]'] },
+    ]);
+  });
+
+  it('takes another label, and is empty without chunks', () => {
+    expect(parseSrt(transcriptToSpeechSrt(plan, '[語音]'))[0].lines).toEqual(['[語音]']);
+    expect(transcriptToSpeechSrt({ ...plan, chunks: [] })).toBe('');
   });
 });

@@ -102,6 +102,18 @@ export function transcriptToSrt(t: Transcript): string {
     .join('');
 }
 
+/**
+ * The chunk plan of a speech analysis (no model, so no text) as SubRip: one cue per planned chunk over
+ * its span, saying only that there is speech there (`label`, "[speech]" by default). Chunks that stand
+ * for a failure (audio that could not be decoded) are left out.
+ */
+export function transcriptToSpeechSrt(t: Transcript, label = '[speech]'): string {
+  return t.chunks
+    .filter((c) => c.status !== 'error' && c.end > c.start)
+    .map((c, i) => [String(i + 1), `${timestamp(c.start, ',')} --> ${timestamp(c.end, ',')}`, label, '', ''].join('\r\n'))
+    .join('');
+}
+
 /** Cue text for WebVTT: `&`, `<` and `>` escaped (so "-->" cannot occur in a cue). */
 const vttText = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 

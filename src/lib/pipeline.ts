@@ -22,6 +22,9 @@ export { transcriptToJson, transcriptToSrt, transcriptToText, transcriptToVtt } 
 
 export const SAMPLE_RATE = 16000;
 
+/** Streamed partial text and progress are passed on at most this often (ms). */
+const STREAM_UPDATE_MS = 100;
+
 /** How long recordings are cut into windows (all times in seconds). */
 export interface WindowingOptions {
   /** The first window: short, so the first text shows early; a file shorter than this is one window. */
@@ -448,12 +451,23 @@ export class TranscriptionController {
         reportTranscribing();
         chunk.status = 'running';
         events.onChunkUpdate?.(chunk);
+        let lastStreamUpdate = performance.now();
         try {
           const r = await this.engine.transcribe(pcm, {
             language: options.language || undefined,
             context: options.context.trim() ? options.context.trim().normalize('NFC') : undefined,
             signal,
-            onText: (t) => { chunk.partial += t; events.onChunkUpdate?.(chunk); reportTranscribing(); },
+            onText: (t) => {
+              chunk.partial += t;
+              // Streamed text reaches the UI at most every STREAM_UPDATE_MS: a fast model emits
+              // hundreds of tokens a second, and each update re-renders part of the page.
+              const now = performance.now();
+              if (now - lastStreamUpdate >= STREAM_UPDATE_MS) {
+                lastStreamUpdate = now;
+                events.onChunkUpdate?.(chunk);
+                reportTranscribing();
+              }
+            },
           });
           chunk.language = r.language;
           chunk.timings = r.timings;

@@ -205,17 +205,44 @@ inline void direct_group(const uint8_t* w, size_t ws, const uint8_t* act, size_t
   using Tr = QTraits<T>;
   v128_t isum[R][C];
   for (int c = 0; c < C; ++c) {
-    v128_t wv[16];
-    unpack_group<T, N>(w + c * ws, b0, wv);
-    for (int r = 0; r < R; ++r) {
-      const uint8_t* xq = act + r * as + b0 * 64;
-      v128_t s0 = wasm_i32x4_dot_i16x8(wv[0], wasm_v128_load(xq));
-      v128_t s1 = wasm_i32x4_dot_i16x8(wv[1], wasm_v128_load(xq + 16));
-      for (int v = 2; v < 16; v += 2) {
-        s0 = wasm_i32x4_add(s0, wasm_i32x4_dot_i16x8(wv[v], wasm_v128_load(xq + 16 * v)));
-        s1 = wasm_i32x4_add(s1, wasm_i32x4_dot_i16x8(wv[v + 1], wasm_v128_load(xq + 16 * v + 16)));
+    v128_t t[4], u[4];
+    load_words<T, N>(w + c * ws, b0, t, u);
+    if (T == GgmlType::Q8_0) {
+      v128_t wv[16];
+      for (int j = 0; j < 4; ++j) unpack_word<T>(t[j], u[j], wv + 4 * j);
+      for (int r = 0; r < R; ++r) {
+        const uint8_t* xq = act + r * as + b0 * 64;
+        v128_t s0 = wasm_i32x4_dot_i16x8(wv[0], wasm_v128_load(xq));
+        v128_t s1 = wasm_i32x4_dot_i16x8(wv[1], wasm_v128_load(xq + 16));
+        for (int v = 2; v < 16; v += 2) {
+          s0 = wasm_i32x4_add(s0, wasm_i32x4_dot_i16x8(wv[v], wasm_v128_load(xq + 16 * v)));
+          s1 = wasm_i32x4_add(s1, wasm_i32x4_dot_i16x8(wv[v + 1], wasm_v128_load(xq + 16 * v + 16)));
+        }
+        isum[r][c] = wasm_i32x4_add(s0, s1);
       }
-      isum[r][c] = wasm_i32x4_add(s0, s1);
+    } else {
+      // Nibbles B and C are used in place (masked, not shifted down: 256·n and 16·n, at most
+      // 3840 and 240 as i16); their dot products are exact multiples of 256 and 16 and are
+      // shifted down once per group. Saves 2 of 6 unpacking operations per word.
+      v128_t wa[4], wb[4], wc[4], wd[4];
+      for (int j = 0; j < 4; ++j) {
+        wa[j] = wasm_v128_and(t[j], wasm_i16x8_splat(0x000F));
+        wb[j] = wasm_v128_and(t[j], wasm_i16x8_splat(0x0F00));
+        wc[j] = wasm_v128_and(t[j], wasm_i16x8_splat(0x00F0));
+        wd[j] = wasm_u16x8_shr(t[j], 12);
+      }
+      for (int r = 0; r < R; ++r) {
+        const uint8_t* xq = act + r * as + b0 * 64;
+        v128_t sad = wasm_i32x4_splat(0), sb = sad, sc = sad;
+        for (int j = 0; j < 4; ++j) {
+          const uint8_t* xj = xq + 64 * j;
+          sad = wasm_i32x4_add(sad, wasm_i32x4_add(wasm_i32x4_dot_i16x8(wa[j], wasm_v128_load(xj)),
+                                                   wasm_i32x4_dot_i16x8(wd[j], wasm_v128_load(xj + 48))));
+          sb = wasm_i32x4_add(sb, wasm_i32x4_dot_i16x8(wb[j], wasm_v128_load(xj + 16)));
+          sc = wasm_i32x4_add(sc, wasm_i32x4_dot_i16x8(wc[j], wasm_v128_load(xj + 32)));
+        }
+        isum[r][c] = wasm_i32x4_add(sad, wasm_i32x4_add(wasm_i32x4_shr(sb, 8), wasm_i32x4_shr(sc, 4)));
+      }
     }
   }
   const v128_t z = wasm_i32x4_splat(0);

@@ -7,10 +7,13 @@
 // storing (generation, 0) with release order; it runs tasks itself and returns once the count of
 // finished tasks reaches n_tasks. It never waits for idle workers, so a descheduled worker (busy
 // machine, more threads than cores) costs nothing unless it holds a task.
-// Idle workers spin on the ticket for up to 1 ms after each job (a decode step dispatches ~200
+// Idle workers spin on the ticket for up to 200 µs after each job (a decode step dispatches ~200
 // small matmuls per token; a futex wake-up per job would cost more than the work), yielding the
-// CPU every 64 checks, and then sleep on a condition variable. With more threads than cores they
-// do not spin at all.
+// CPU every 64 checks (natively; sched_yield does nothing in WASM), and then sleep on a condition
+// variable. With more threads than cores they do not spin at all. The budget is short because a
+// spinning worker that shares a core with the caller (a machine busy with other work) slows the
+// caller down. WASM MT builds never start more threads than emscripten's preloaded pool has free
+// workers (toolchain-notes §1): the pool is clamped instead.
 //
 // Without pthreads in a WASM build (__EMSCRIPTEN__ && !__EMSCRIPTEN_PTHREADS__) std::thread
 // aborts at run time, so that build has no workers and runs every job inline on the caller.
@@ -29,6 +32,18 @@
 #define QASR_POOL_INLINE_ONLY 1
 #else
 #define QASR_POOL_INLINE_ONLY 0
+#endif
+
+#if defined(__EMSCRIPTEN_PTHREADS__)
+#include <emscripten.h>
+// Workers of emscripten's preloaded pthread pool still unused, or -1 when unknown (called on a
+// pthread, where the main thread owns the pool). A thread beyond the pool never starts while the
+// creator blocks (toolchain-notes §1 "Threads"), so the pool is clamped to this.
+EM_JS(int, qasr_unused_pthread_workers, (), {
+  if (typeof ENVIRONMENT_IS_PTHREAD !== 'undefined' && ENVIRONMENT_IS_PTHREAD) return -1;
+  if (typeof PThread === 'undefined' || !PThread.unusedWorkers) return -1;
+  return PThread.unusedWorkers.length;
+});
 #endif
 
 namespace qasr {
@@ -50,7 +65,7 @@ inline void cpu_relax() {
 }
 
 // How long an idle worker keeps spinning before it sleeps, and how often it reads the clock.
-constexpr auto kSpinBudget = std::chrono::microseconds(1000);
+constexpr auto kSpinBudget = std::chrono::microseconds(200);
 constexpr int kSpinsPerClockRead = 64;  // power of two
 constexpr int kPureSpins = 2000;        // caller: pause-spins before yielding while it waits
 #endif
@@ -172,7 +187,18 @@ void ThreadPool::Impl::worker_main(int index) {
   }
 }
 
-ThreadPool::ThreadPool(int n_threads) : impl_(new Impl(std::max(1, n_threads))) {
+namespace {
+int clamp_to_pthread_pool(int n_threads) {
+  n_threads = std::max(1, n_threads);
+#if defined(__EMSCRIPTEN_PTHREADS__)
+  const int unused = qasr_unused_pthread_workers();
+  if (unused >= 0) n_threads = std::min(n_threads, unused + 1);
+#endif
+  return n_threads;
+}
+}  // namespace
+
+ThreadPool::ThreadPool(int n_threads) : impl_(new Impl(clamp_to_pthread_pool(n_threads))) {
   const int n = impl_->n_threads;
   const unsigned hc = std::thread::hardware_concurrency();
   impl_->spin_allowed = hc == 0 || n <= static_cast<int>(hc);
@@ -233,7 +259,7 @@ void ThreadPool::parallel_for(int n_tasks, const std::function<void(int, int)>& 
 
 int max_threads_for_build() {
   const unsigned hc = std::thread::hardware_concurrency();
-  return hc == 0 ? 1 : static_cast<int>(hc);
+  return clamp_to_pthread_pool(hc == 0 ? 1 : static_cast<int>(hc));
 }
 
 #endif  // QASR_POOL_INLINE_ONLY

@@ -29,6 +29,8 @@ class ThreadPool {
 };
 
 // Threads available to this build: 1 without pthreads; else std::thread::hardware_concurrency().
+// WASM MT builds also clamp it (and the ThreadPool constructor clamps n_threads) to 1 + the
+// emscripten pthread-pool workers still unused, when called on the main thread.
 int max_threads_for_build();
 
 }  // namespace qasr

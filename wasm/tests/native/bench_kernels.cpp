@@ -19,31 +19,61 @@
 #include "kernels_internal.h"
 #include "threadpool.h"
 
+#if defined(__EMSCRIPTEN__)
+#include <emscripten.h>
+#endif
+
 using namespace qasr;
 
 namespace {
 
-// "cpu" on the command line: time with process CPU time instead of wall time (for 1-thread
-// runs on a machine busy with other work; natively that is this thread's CPU time).
+// "cpu" on the command line: time with process CPU time instead of wall time, for 1-thread runs
+// on a machine busy with other work (natively clock(); in Node process.cpuUsage()).
 bool g_cpu_clock = false;
 
-double now_s() {
-  if (g_cpu_clock) return static_cast<double>(std::clock()) / CLOCKS_PER_SEC;
+#if defined(__EMSCRIPTEN__)
+EM_JS(double, js_cpu_seconds, (), {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+});
+#endif
+
+double wall_s() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-// Best time of fn() over runs lasting about `budget` seconds in total (at least 3 runs).
+double now_s() {
+#if defined(__EMSCRIPTEN__)
+  if (g_cpu_clock) return js_cpu_seconds();
+#else
+  if (g_cpu_clock) return static_cast<double>(std::clock()) / CLOCKS_PER_SEC;
+#endif
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+
+// Best time of one fn() call: after a warm-up of at least 0.25 s (V8 compiles hot WASM functions
+// with TurboFan in the background, and a short benchmark can otherwise finish on baseline
+// Liftoff code), samples of k calls (k chosen so a sample lasts >= 5 ms, so clock granularity
+// does not matter) are timed for about `budget` seconds; the best sample wins.
 double best_time(const std::function<void()>& fn, double budget = 0.6) {
-  fn();  // warm-up
-  double best = 1e30, spent = 0.0;
-  int runs = 0;
-  while (runs < 3 || (spent < budget && runs < 200)) {
-    const double t0 = now_s();
+  const double w0 = wall_s();
+  int warm = 0;
+  while (warm < 2 || wall_s() - w0 < 0.25) {
     fn();
+    ++warm;
+  }
+  const double per_call = (wall_s() - w0) / warm;
+  const int k = std::max(1, static_cast<int>(0.005 / std::max(per_call, 1e-9)));
+  double best = 1e30, spent = 0.0;
+  int samples = 0;
+  while (samples < 3 || spent < budget) {
+    const double t0 = now_s();
+    for (int i = 0; i < k; ++i) fn();
     const double t = now_s() - t0;
-    best = std::min(best, t);
+    best = std::min(best, t / k);
     spent += t;
-    ++runs;
+    ++samples;
   }
   return best;
 }

@@ -4,11 +4,24 @@
 // must equal those of the WASM builds. Skipped, with a notice, when the cases are absent (run
 // `npx vitest run wasm/tests/native-parity.test.ts` first; `npm test` runs vitest before this).
 //
-// The native build computes with the AVX2 kernel family, the WASM builds with SIMD128: the same
-// products summed in a different order, so the logits differ in the last bits. Besides the tokens,
-// every run is therefore replayed without the KV cache along the WASM tokens (one
-// qasr_debug_logits call over all steps) and the native top-2 logits are compared with the ones
-// the WASM build recorded, so a mismatch is reported with its step, ids, logits and margins.
+// The native build computes with the AVX2 kernel family (and g++ contracts a·b+c into FMA), the
+// WASM builds with SIMD128: the same products summed in a different order, so results differ in
+// the last bits. Every run is therefore also replayed without the KV cache along the WASM tokens
+// (one qasr_debug_logits call over all steps) and the native top-2 logits are compared with the
+// ones the WASM build recorded; a mismatch is reported with its step, ids, logits and margins.
+//
+// Exact f32 path: tokens identical, top-1 logits within 1e-4 at every step.
+// Fast path (q8_0 activations): NOT token-identical, and this test says so instead of hiding it.
+// Last-bit differences (e.g. a q8 GEMM over identical inputs: ~70 % of the outputs differ by
+// ~1 ulp between AVX2 and SIMD128) are amplified by the next layer's on-the-fly q8_0 rounding of
+// its activations: a value next to a rounding boundary lands one step (amax/127) away, and from
+// then on the builds carry different quantisation noise, of the size of the fast path's own error
+// against the float64 reference (encoder ~1.5e-2 relative, see engine-matrix.test.ts). Measured
+// on the tiny model: fast encoder outputs differ by up to 3e-2, top-1 logits by up to 0.1, and
+// the tokens part where the WASM top-2 margin is 0.004–0.05. The bound checked here: along the
+// WASM tokens the native top-1 logit stays within kFastBound of the WASM one, and the native
+// argmax differs only at steps whose WASM margin is below kFastBound (twice the fast path's
+// logit error against the reference, 2.5e-2 × |logit| ≈ 10).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -65,6 +78,9 @@ std::string prompt_text(int audio_tokens) {
   for (int i = 0; i < audio_tokens; ++i) s += "<|audio_pad|>";
   return s + "<|audio_end|><|im_end|>\n<|im_start|>assistant\n";
 }
+
+constexpr double kExactBound = 1e-4;
+constexpr double kFastBound = 0.3;
 
 }  // namespace
 
@@ -140,6 +156,8 @@ TEST(engine_tokens_match_wasm) {
       std::vector<float> logits(static_cast<size_t>(n_steps) * V);
       CHECK(qasr_debug_logits(model, ids.data(), prompt_len - 1 + n_steps, enc.data(), audio_tokens, positions.data(),
                               n_steps, o.numerics, logits.data()) == QASR_OK);
+      const bool exact = (o.numerics & QASR_EXACT_F32_MATMUL) != 0;
+      const double bound = exact ? kExactBound : kFastBound;
       double max_top1_diff = 0, min_margin = 1e30;
       int argmax_disagree = 0;
       for (int k = 0; k < n_steps; ++k) {
@@ -157,22 +175,26 @@ TEST(engine_tokens_match_wasm) {
                         "%d (%.7f), margin %.3g\n",
                         what.c_str(), k, w1, wl1, w2, wl2, wl1 - wl2, n.id1, n.l1, n.id2, n.l2, n.l1 - n.l2);
           std::printf("%s", line);
+          if (!(wl1 - wl2 < bound)) failures += what + ": argmax differs at step " + std::to_string(k) + " with a WASM margin above the bound; ";
         }
       }
-      std::printf("     %-22s %2zu tokens, native %s; along the WASM path: max |top-1 logit diff| %.2e, "
-                  "min WASM top-2 margin %.2e, argmax disagreements %d\n",
-                  what.c_str(), want.size(), got == want ? "identical" : "DIFFERENT", max_top1_diff, min_margin,
-                  argmax_disagree);
+      size_t first_diff = 0;
+      while (first_diff < got.size() && first_diff < want.size() && got[first_diff] == want[first_diff]) ++first_diff;
+      std::printf("     %-22s %2zu tokens, native %s; along the WASM tokens: max |top-1 logit diff| %.2e, "
+                  "min WASM top-2 margin %.2e, argmax differs at %d steps\n",
+                  what.c_str(), want.size(),
+                  got == want ? "identical" : ("different from step " + std::to_string(first_diff)).c_str(),
+                  max_top1_diff, min_margin, argmax_disagree);
+      if (!(max_top1_diff < bound)) failures += what + ": top-1 logits differ by more than the bound; ";
       if (got != want) {
         ++mismatched_runs;
-        size_t k = 0;
-        while (k < got.size() && k < want.size() && got[k] == want[k]) ++k;
-        failures += what + ": first difference at step " + std::to_string(k) + "; ";
+        if (exact) failures += what + ": tokens differ from step " + std::to_string(first_diff) + "; ";
       }
     }
   }
   qasr_model_free(model);
-  std::printf("     %d runs, %d with different tokens\n", runs, mismatched_runs);
+  std::printf("     %d runs, %d with different tokens (exact path: must be 0; fast path: see the header)\n", runs,
+              mismatched_runs);
   CHECK(runs >= 6);
-  if (mismatched_runs) qtest::fail(__FILE__, __LINE__, "native tokens differ from WASM: " + failures);
+  if (!failures.empty()) qtest::fail(__FILE__, __LINE__, "native vs WASM: " + failures);
 }

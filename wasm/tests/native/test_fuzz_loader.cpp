@@ -276,10 +276,15 @@ std::vector<uint8_t> mutate_file(Rng& r, int kind, const Spec& seed, const Built
           case 0: t.name = r.chance(50) ? random_bytes(r, r.below(40)) : t.name.substr(0, r.below(t.name.size() + 1)); break;
           case 1: t.name_len = interesting(r); break;
           case 2: t.ndim = interesting(r) % 12; break;
-          case 3:
+          case 3: {
             if (!t.dims.empty()) t.dims[r.below(t.dims.size())] = interesting(r);
-            t.payload = r.chance(50) ? 0 : t.payload;
+            // The builder writes the payload the dims imply: keep the file small (the parser must
+            // notice that the claimed size runs past the end).
+            double numel = 1;
+            for (int32_t d : t.dims) numel *= d < 0 ? 1.0 : static_cast<double>(d);
+            if (r.chance(50) || numel * 4 > (1 << 20)) t.payload = static_cast<int64_t>(r.below(64));
             break;
+          }
           case 4: t.type = r.chance(70) ? static_cast<int32_t>(r.below(40)) - 2 : interesting(r); break;
           case 5: t.payload = static_cast<int64_t>(r.below(64)); break;
           case 6: s.tensors.push_back(t); break;  // duplicate

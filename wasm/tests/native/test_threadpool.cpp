@@ -233,3 +233,19 @@ TEST(threadpool_create_destroy_repeatedly) {
     CHECK(count.load() == 10);
   }
 }
+
+TEST(threadpool_more_threads_than_available) {
+  // More threads than cores works natively (no spinning then); in WASM MT the pool is clamped to
+  // the preloaded pthread workers (4 in the test build) instead of aborting or hanging.
+  const int want = std::max(2, qasr::max_threads_for_build()) + 6;
+  ThreadPool pool(want);
+#if defined(__EMSCRIPTEN__)
+  CHECK(pool.size() <= qasr::max_threads_for_build() + 6);
+  std::printf("     asked for %d threads, got %d\n", want, pool.size());
+#else
+  CHECK(pool.size() == want);
+#endif
+  std::atomic<int> count{0};
+  for (int rep = 0; rep < 50; ++rep) pool.parallel_for(37, [&](int, int) { count.fetch_add(1); });
+  CHECK(count.load() == 50 * 37);
+}
