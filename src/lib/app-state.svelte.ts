@@ -263,9 +263,9 @@ export class AppState {
   readonly languages: string[] = $derived(this.model?.info.languages ?? []);
   /** Without a speech model the run only decodes, finds speech and plans the chunks. */
   readonly analyseOnly: boolean = $derived(this.model === null);
-  readonly canStart: boolean = $derived(
-    !this.busy && this.modelLoad === null && (this.pendingCount > 0 || this.selected !== null),
-  );
+  /** The selected file can be run again (not one the decoder found nothing to hear in). */
+  readonly canRerun: boolean = $derived(!!this.selected && this.selected.status !== 'pending' && !unreadable(this.selected));
+  readonly canStart: boolean = $derived(!this.busy && this.modelLoad === null && (this.pendingCount > 0 || this.canRerun));
   /** Some chunk of the selected file has text: exports make sense. */
   readonly hasText: boolean = $derived(
     !!this.shownTranscript && !this.transcriptIsAnalysis && this.shownTranscript.chunks.some((c) => c.status === 'done' && c.text.trim() !== ''),
@@ -421,7 +421,7 @@ export class AppState {
     if (!this.canStart) return;
     if (this.pendingCount === 0) {
       const again = this.selected;
-      if (!again) return;
+      if (!again || !this.canRerun) return;
       again.status = 'pending';
     }
     this.busy = true;
@@ -744,6 +744,11 @@ export class AppState {
       /* storage blocked: the choice lasts for this visit */
     }
   }
+}
+
+/** The decoder found nothing to hear in this file (not media, empty, no sound track): running it again is pointless. */
+export function unreadable(item: QueueItem): boolean {
+  return item.status === 'error' && ['not-media', 'empty-file', 'no-audio'].includes(item.errorCode);
 }
 
 /** A transcript as shown and exported: word times inside their chunks, then the user's edits. */

@@ -11,7 +11,7 @@
 import { planChunks, quietestPointFromPcm } from './chunker';
 import { Engine } from './engine';
 import type { ModelInfo } from './engine-binding';
-import { MediaDecoder } from './media';
+import { MediaDecoder, type MediaInfo } from './media';
 import { sniffModelKind, type ModelKind } from './model-file';
 import type { PipelineEvents, PipelineOptions, Progress, TimedToken, Transcript, TranscriptChunk } from './pipeline-types';
 import { applyTextStage } from './text/text-stage';
@@ -263,6 +263,7 @@ export class TranscriptionController {
       let decodeErrors = 0;
       let failure: string | undefined;
       let reportedDuration: number | undefined;
+      let firstInfo: MediaInfo | undefined;
       for (let k = 0; ; k++) {
         throwIfAborted(signal);
         const wantSec = k === 0 ? w.firstWindowSec : w.windowSec;
@@ -281,6 +282,7 @@ export class TranscriptionController {
           pcm = r.pcm;
           decodeErrors += r.decodeErrors ?? 0;
           if (k === 0) {
+            firstInfo = r.info;
             estimated = r.info.durationEstimated === true;
             hasVideo = r.info.hasVideo;
             const c = r.info.containerDurationSec;
@@ -311,7 +313,9 @@ export class TranscriptionController {
         if (reportedDuration === undefined && (final || declaredSec !== undefined)) {
           reportedDuration = final ? realEnd / SR : declaredSec!;
           transcript.durationSec = reportedDuration;
-          events.onMedia?.({ durationSec: reportedDuration, sampleRate: SR });
+          // ffmpeg's facts about the input ride along (optional; the UI shows codec, channels, ...).
+          const media = { durationSec: reportedDuration, sampleRate: SR, info: firstInfo };
+          events.onMedia?.(media);
         }
         if (transcript.durationSec < decodedSec) transcript.durationSec = decodedSec;
 

@@ -32,7 +32,8 @@ namespace fam {
 namespace {
 
 // Prepared activation row layout (nbp = nb rounded up to 4, padding blocks zero):
-//   int8 q[nbp/4][4][32] (interleaved groups) | int32 corr[nbp] (8·Σq) | float d[nbp] | float s[nbp]
+//   int8 q[nbp/4][4][32] (interleaved groups) | int32 corr[nbp] (8·Σq) | float d[nbp]
+//   | float s[nbp] (d·Σq)
 inline int64_t pad4(int64_t nb) { return (nb + 3) & ~int64_t{3}; }
 inline size_t off_corr(int64_t nb) { return static_cast<size_t>(pad4(nb) * 32); }
 inline size_t off_d(int64_t nb) { return static_cast<size_t>(pad4(nb) * 36); }
@@ -93,11 +94,13 @@ inline __m128 load_half4(const uint8_t* p, size_t stride) {
                                    N > 3 ? load_u16(p + 3 * stride) : 0);
   const __m128i em = _mm_and_si128(h, _mm_set1_epi32(0x7fff));
   const __m128i sh = _mm_slli_epi32(em, 13);
-  const __m128 normal = _mm_mul_ps(_mm_castsi128_ps(sh), _mm_castsi128_ps(_mm_set1_epi32(0x77800000)));
+  const __m128 magic = _mm_castsi128_ps(_mm_set1_epi32(0x77800000));
+  const __m128 normal = _mm_mul_ps(_mm_castsi128_ps(sh), magic);
   const __m128 special = _mm_castsi128_ps(_mm_or_si128(sh, _mm_set1_epi32(0x7f800000)));
   const __m128 is_special = _mm_castsi128_ps(_mm_cmpgt_epi32(em, _mm_set1_epi32(0x7bff)));
   const __m128 f = _mm_blendv_ps(normal, special, is_special);
-  return _mm_or_ps(f, _mm_castsi128_ps(_mm_slli_epi32(_mm_and_si128(h, _mm_set1_epi32(0x8000)), 16)));
+  const __m128i sign = _mm_slli_epi32(_mm_and_si128(h, _mm_set1_epi32(0x8000)), 16);
+  return _mm_or_ps(f, _mm_castsi128_ps(sign));
 }
 
 inline __m256i zext128(__m128i v) { return _mm256_inserti128_si256(_mm256_setzero_si256(), v, 0); }
@@ -139,7 +142,8 @@ inline void unpack_group(const uint8_t* row, int64_t b0, __m256i wv[4]) {
   const uint8_t* qs = row + b0 * Tr::kBlockBytes + Tr::kQsOffset;
   const __m128i z = _mm_setzero_si128();
   auto ld = [&](int k, int off) {
-    return k < N ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs + k * Tr::kBlockBytes + off)) : z;
+    const uint8_t* p = qs + k * Tr::kBlockBytes + off;
+    return k < N ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)) : z;
   };
   __m128i t[4];
   transpose4(ld(0, 0), ld(1, 0), ld(2, 0), ld(3, 0), t);
@@ -158,7 +162,8 @@ inline void unpack_group(const uint8_t* row, int64_t b0, __m256i wv[4]) {
 template <GgmlType T>
 inline __m256i pair_dot(__m256i w, __m256i aw, __m256i x) {
   const __m256i ones = _mm256_set1_epi16(1);
-  if (QTraits<T>::kSigned) return _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(x, w)), ones);
+  if (QTraits<T>::kSigned)
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(x, w)), ones);
   return _mm256_madd_epi16(_mm256_maddubs_epi16(w, x), ones);
 }
 
@@ -179,10 +184,13 @@ __attribute__((noinline)) void q_tile(const uint8_t* w, size_t ws, const uint8_t
     for (int c = 0; c < C; ++c) unpack_group<T, N>(w + c * ws, b0, wv[c]);
     for (int j = 0; j < 4; ++j) {
       __m256i aw[C];
-      for (int c = 0; c < C; ++c) aw[c] = Tr::kSigned ? _mm256_sign_epi8(wv[c][j], wv[c][j]) : wv[c][j];
+      for (int c = 0; c < C; ++c)
+        aw[c] = Tr::kSigned ? _mm256_sign_epi8(wv[c][j], wv[c][j]) : wv[c][j];
       for (int r = 0; r < R; ++r) {
-        const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(act + r * as + b0 * 32 + j * 32));
-        for (int c = 0; c < C; ++c) isum[r][c] = _mm256_add_epi32(isum[r][c], pair_dot<T>(wv[c][j], aw[c], x));
+        const uint8_t* xp = act + r * as + b0 * 32 + j * 32;
+        const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xp));
+        for (int c = 0; c < C; ++c)
+          isum[r][c] = _mm256_add_epi32(isum[r][c], pair_dot<T>(wv[c][j], aw[c], x));
       }
     }
     for (int c = 0; c < C; ++c) {
@@ -193,7 +201,8 @@ __attribute__((noinline)) void q_tile(const uint8_t* w, size_t ws, const uint8_t
         const uint8_t* ar = act + r * as;
         __m256i s = isum[r][c];
         if (Tr::kCorr)
-          s = _mm256_sub_epi32(s, zext128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(ar + off_corr(nb) + b0 * 4))));
+          const uint8_t* cp = ar + off_corr(nb) + b0 * 4;
+          s = _mm256_sub_epi32(s, zext128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(cp))));
         const __m128 dx = _mm_loadu_ps(reinterpret_cast<const float*>(ar + off_d(nb) + b0 * 4));
         acc[r][c] = madd_ps(_mm256_cvtepi32_ps(s), dup128(_mm_mul_ps(dw, dx)), acc[r][c]);
         if (Tr::kMin) {
@@ -301,7 +310,8 @@ void prepare_act_row(const float* x, int64_t k, uint8_t* dst) {
       dx = half_to_float(quant_block(x + b * kQuantBlock, &v));
       _mm256_store_si256(reinterpret_cast<__m256i*>(q), v);
       const __m256i s32 = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, v), ones16);
-      const __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s32), _mm256_extracti128_si256(s32, 1));
+      const __m128i s4 =
+          _mm_add_epi32(_mm256_castsi256_si128(s32), _mm256_extracti128_si256(s32, 1));
       total = _mm_cvtsi128_si32(s4) + _mm_extract_epi32(s4, 1) + _mm_extract_epi32(s4, 2) +
               _mm_extract_epi32(s4, 3);
     }
@@ -373,8 +383,10 @@ void axpy_f32(float a, const float* x, float* y, int64_t n) {
   // Separate multiply and add (no FMA) so the result matches the scalar y[i] += a * x[i].
   const __m256 va = _mm256_set1_ps(a);
   int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(y + i), _mm256_mul_ps(va, _mm256_loadu_ps(x + i))));
+  for (; i + 8 <= n; i += 8) {
+    const __m256 ax = _mm256_mul_ps(va, _mm256_loadu_ps(x + i));
+    _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(y + i), ax));
+  }
   for (; i < n; ++i) y[i] += a * x[i];
 }
 

@@ -20,10 +20,13 @@
 // once), added to an f32x4 accumulator (q4_1 adds m_w · d_x·Σq_x per lane). Lane k therefore
 // accumulates blocks 4g+k in order of g and the lanes are summed (l0+l2)+(l1+l3) at the end:
 // the order depends only on k, whichever path computed the output.
-// Two paths: direct (few activation rows: weights unpacked on the fly, C = 4 weight rows per
-// tile read from 4 separate segments so they stream like 4 sequential arrays), and panel (8+
-// rows: the chunk's weights are widened once into an i16 panel with the offset folded in and
-// 4 scales per group in f32; the inner loop is then only loads, dot products and adds).
+// Two paths: direct (fewer than 8 activation rows, i.e. GEMV: weights unpacked on the fly,
+// C = 4 weight rows per tile read from 4 separate segments so they stream like 4 sequential
+// arrays), and panel (8+ rows: the chunk's weights are widened once into an i16 panel with the
+// offset folded in and 4 scales per group in f32; the inner loop is then only loads, dot
+// products and adds, 2 activation rows × 4 weight rows). Both give bit-identical results.
+// The hot tiles are noinline: V8 allocates registers per function, and the panel tile inlined
+// into its caller ran at half speed.
 #if defined(__wasm_simd128__)
 #include <wasm_simd128.h>
 
@@ -66,7 +69,8 @@ inline v128_t half_bits_to_f32(v128_t h) {
   const v128_t sh = wasm_i32x4_shl(em, 13);
   const v128_t normal = wasm_f32x4_mul(sh, wasm_i32x4_splat(0x77800000));
   const v128_t special = wasm_v128_or(sh, wasm_i32x4_splat(0x7f800000));
-  const v128_t f = wasm_v128_bitselect(special, normal, wasm_i32x4_ge(em, wasm_i32x4_splat(0x7c00)));
+  const v128_t is_special = wasm_i32x4_ge(em, wasm_i32x4_splat(0x7c00));
+  const v128_t f = wasm_v128_bitselect(special, normal, is_special);
   return wasm_v128_or(f, wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_splat(0x8000)), 16));
 }
 
@@ -193,7 +197,10 @@ inline v128_t group_update(v128_t acc, v128_t isum, v128_t corr, v128_t dw, v128
   if (Tr::kCorr) isum = wasm_i32x4_sub(isum, corr);
   const v128_t dx = wasm_v128_load(act_row + off_d(nb) + b0 * 4);
   acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(isum), wasm_f32x4_mul(dw, dx)));
-  if (Tr::kMin) acc = wasm_f32x4_add(acc, wasm_f32x4_mul(mw, wasm_v128_load(act_row + off_s(nb) + b0 * 4)));
+  if (Tr::kMin) {
+    const v128_t sx = wasm_v128_load(act_row + off_s(nb) + b0 * 4);
+    acc = wasm_f32x4_add(acc, wasm_f32x4_mul(mw, sx));
+  }
   return acc;
 }
 
@@ -216,7 +223,8 @@ inline void direct_group(const uint8_t* w, size_t ws, const uint8_t* act, size_t
         v128_t s1 = wasm_i32x4_dot_i16x8(wv[1], wasm_v128_load(xq + 16));
         for (int v = 2; v < 16; v += 2) {
           s0 = wasm_i32x4_add(s0, wasm_i32x4_dot_i16x8(wv[v], wasm_v128_load(xq + 16 * v)));
-          s1 = wasm_i32x4_add(s1, wasm_i32x4_dot_i16x8(wv[v + 1], wasm_v128_load(xq + 16 * v + 16)));
+          const v128_t x1 = wasm_v128_load(xq + 16 * v + 16);
+          s1 = wasm_i32x4_add(s1, wasm_i32x4_dot_i16x8(wv[v + 1], x1));
         }
         isum[r][c] = wasm_i32x4_add(s0, s1);
       }
@@ -236,12 +244,14 @@ inline void direct_group(const uint8_t* w, size_t ws, const uint8_t* act, size_t
         v128_t sad = wasm_i32x4_splat(0), sb = sad, sc = sad;
         for (int j = 0; j < 4; ++j) {
           const uint8_t* xj = xq + 64 * j;
-          sad = wasm_i32x4_add(sad, wasm_i32x4_add(wasm_i32x4_dot_i16x8(wa[j], wasm_v128_load(xj)),
-                                                   wasm_i32x4_dot_i16x8(wd[j], wasm_v128_load(xj + 48))));
+          const v128_t pa = wasm_i32x4_dot_i16x8(wa[j], wasm_v128_load(xj));
+          const v128_t pd = wasm_i32x4_dot_i16x8(wd[j], wasm_v128_load(xj + 48));
+          sad = wasm_i32x4_add(sad, wasm_i32x4_add(pa, pd));
           sb = wasm_i32x4_add(sb, wasm_i32x4_dot_i16x8(wb[j], wasm_v128_load(xj + 16)));
           sc = wasm_i32x4_add(sc, wasm_i32x4_dot_i16x8(wc[j], wasm_v128_load(xj + 32)));
         }
-        isum[r][c] = wasm_i32x4_add(sad, wasm_i32x4_add(wasm_i32x4_shr(sb, 8), wasm_i32x4_shr(sc, 4)));
+        const v128_t bc = wasm_i32x4_add(wasm_i32x4_shr(sb, 8), wasm_i32x4_shr(sc, 4));
+        isum[r][c] = wasm_i32x4_add(sad, bc);
       }
     }
   }
@@ -260,7 +270,8 @@ inline void direct_group(const uint8_t* w, size_t ws, const uint8_t* act, size_t
 
 // The C weight rows are ws bytes apart and their outputs ycs floats apart.
 template <GgmlType T, int R, int C>
-__attribute__((noinline)) void direct_tile(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, int64_t nb,
+__attribute__((noinline)) void direct_tile(const uint8_t* w, size_t ws, const uint8_t* act,
+                                           size_t as, int64_t nb,
                  float* y, int64_t ldy, int64_t ycs) {
   v128_t acc[R][C];
   for (int r = 0; r < R; ++r)
@@ -345,7 +356,8 @@ void widen_row(const uint8_t* row, int64_t nb, uint8_t* dst) {
 // noinline: V8 allocates registers per function; this hot loop inlined into its callers ran at
 // half speed (30 vs 58 GFLOP/s).
 template <GgmlType T, int R, int C>
-__attribute__((noinline)) void panel_tile(const uint8_t* pw, size_t ps, const uint8_t* act, size_t as, int64_t nb,
+__attribute__((noinline)) void panel_tile(const uint8_t* pw, size_t ps, const uint8_t* act,
+                                          size_t as, int64_t nb,
                 float* y, int64_t ldy) {
   const int64_t nbp = pad4(nb);
   v128_t acc[R][C];
@@ -582,8 +594,10 @@ float dot_f32(const float* a, const float* b, int64_t n) {
 void axpy_f32(float a, const float* x, float* y, int64_t n) {
   const v128_t va = wasm_f32x4_splat(a);
   int64_t i = 0;
-  for (; i + 4 <= n; i += 4)
-    wasm_v128_store(y + i, wasm_f32x4_add(wasm_v128_load(y + i), wasm_f32x4_mul(va, wasm_v128_load(x + i))));
+  for (; i + 4 <= n; i += 4) {
+    const v128_t ax = wasm_f32x4_mul(va, wasm_v128_load(x + i));
+    wasm_v128_store(y + i, wasm_f32x4_add(wasm_v128_load(y + i), ax));
+  }
   for (; i < n; ++i) y[i] += a * x[i];
 }
 

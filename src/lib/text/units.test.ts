@@ -201,3 +201,18 @@ describe('attachTimes', () => {
     }
   });
 });
+
+describe('attachTimes keeps times inside the chunk', () => {
+  it('clamps aligner times beyond the chunk span', () => {
+    const text = 'one two three';
+    const units = alignerUnits(text);
+    const toks = attachTimes(text, units, [{ start: 9, end: 11 }, { start: 12, end: 70 }, { start: 64, end: 80 }], { start: 10, end: 20 });
+    expect(toks.map((t) => t.text).join('')).toBe(text);
+    for (const t of toks) {
+      expect(t.start).toBeGreaterThanOrEqual(10);
+      expect(t.end).toBeLessThanOrEqual(20);
+      expect(t.end).toBeGreaterThanOrEqual(t.start);
+    }
+    expect(toks[0].start).toBe(10);
+  });
+});

@@ -93,7 +93,8 @@ const finite = (x: unknown): x is number => typeof x === 'number' && Number.isFi
  * preceding unit, text before the first unit with the first token and after the last with the last.
  * Text without units (empty, punctuation only) becomes one token spanning `fallback` (no token at
  * all for empty text). Missing or non-finite times are filled from neighbours / `fallback`; the
- * result has non-decreasing starts, end ≥ start and no overlaps (an end is cut back to the next start).
+ * result has non-decreasing starts, end ≥ start and no overlaps (an end is cut back to the next start),
+ * and every time lies inside `fallback` when it is a real span (the chunk).
  */
 export function attachTimes(text: string, units: AlignerUnit[], times: TimeSpan[], fallback: TimeSpan = { start: 0, end: 0 }): TimedToken[] {
   if (!text) return [];
@@ -140,6 +141,14 @@ export function attachTimes(text: string, units: AlignerUnit[], times: TimeSpan[
     starts.push(s);
     ends.push(e);
     prevEnd = Math.max(prevEnd, e);
+  }
+  // The aligner's classes address up to 400 s, far beyond a chunk: a time outside the chunk span
+  // (a poor alignment, or a random-weight model) is clamped into it.
+  if (fbEnd > fbStart) {
+    for (let k = 0; k < starts.length; k++) {
+      starts[k] = Math.min(Math.max(starts[k], fbStart), fbEnd);
+      ends[k] = Math.min(Math.max(ends[k], fbStart), fbEnd);
+    }
   }
   for (let k = 1; k < starts.length; k++) starts[k] = Math.max(starts[k], starts[k - 1]);
   for (let k = 0; k < ends.length; k++) {

@@ -28,7 +28,8 @@ struct Rng {
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     return z ^ (z >> 31);
   }
-  float uniform() { return static_cast<float>(next() >> 40) / static_cast<float>(1 << 24); }  // [0,1)
+  // [0, 1)
+  float uniform() { return static_cast<float>(next() >> 40) / static_cast<float>(1 << 24); }
   float sym() { return 2.0f * uniform() - 1.0f; }  // [-1,1)
 };
 
@@ -261,7 +262,8 @@ TEST(kernels_quantize_q8_0_bit_exact) {
     // Exact ties at .5 multiples of d: amax = 127 * 1 so d = 1 exactly and x*id = x.
     for (int j = 0; j < 32; ++j) x[static_cast<size_t>(j)] = j == 0 ? 127.0f : (j - 16) + 0.5f;
     if (n >= 64) {
-      for (int j = 32; j < 64; ++j) x[static_cast<size_t>(j)] = std::ldexp(1.0f, -140) * (j - 48);  // subnormals
+      // Subnormals.
+      for (int j = 32; j < 64; ++j) x[static_cast<size_t>(j)] = std::ldexp(1.0f, -140) * (j - 48);
     }
     std::vector<BlockQ8_0> a(static_cast<size_t>(n / 32)), b(a.size());
     quantize_row_q8_0(x.data(), a.data(), n);
@@ -306,7 +308,8 @@ TEST(kernels_matmul_all_types) {
 
 TEST(kernels_matmul_thread_count_independent) {
   Rng rng(99);
-  for (GgmlType t : {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q8_0, GgmlType::F16, GgmlType::F32}) {
+  for (GgmlType t :
+       {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q8_0, GgmlType::F16, GgmlType::F32}) {
     const int64_t rows = 301, cols = 1024;
     const std::vector<uint8_t> wb = make_weights(t, rows, cols, rng);
     WeightMatrix w;
@@ -381,7 +384,8 @@ TEST(kernels_gemm_f32_nt) {
       for (int64_t j = 0; j < s.n; ++j) {
         double exact = 0.0, mag = 1e-30;
         for (int64_t k = 0; k < s.k; ++k) {
-          const double p = static_cast<double>(a[static_cast<size_t>(i * s.k + k)]) * b[static_cast<size_t>(j * s.k + k)];
+          const double p = static_cast<double>(a[static_cast<size_t>(i * s.k + k)]) *
+                           b[static_cast<size_t>(j * s.k + k)];
           exact += p;
           mag += std::fabs(p);
         }
@@ -405,7 +409,10 @@ TEST(kernels_dot_axpy) {
     // From an unaligned start too.
     CHECK_NEAR(dot_f32(a.data(), b.data(), n), exact, 1e-5 * mag);
     CHECK_NEAR(dot_f32_ref(a.data(), b.data(), n), exact, 1e-5 * mag);
-    if (n > 0) CHECK_NEAR(dot_f32(a.data() + 1, b.data() + 1, n - 1), dot_f32_ref(a.data() + 1, b.data() + 1, n - 1), 1e-5 * mag);
+    if (n > 0) {
+      CHECK_NEAR(dot_f32(a.data() + 1, b.data() + 1, n - 1),
+                 dot_f32_ref(a.data() + 1, b.data() + 1, n - 1), 1e-5 * mag);
+    }
     std::vector<float> y(b), yr(b);
     axpy_f32(0.375f, a.data() + 1, y.data(), n);
     for (int64_t i = 0; i < n; ++i) yr[i] += 0.375f * a[i + 1];

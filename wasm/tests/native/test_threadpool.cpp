@@ -176,7 +176,8 @@ TEST(threadpool_dispatch_overhead) {
     const int kCalls = 100000;
     const auto t0 = std::chrono::steady_clock::now();
     for (int i = 0; i < kCalls; ++i) {
-      pool.parallel_for(pool.size(), [&](int task, int) { sum.fetch_add(task + 1, std::memory_order_relaxed); });
+      pool.parallel_for(pool.size(),
+                        [&](int task, int) { sum.fetch_add(task + 1, std::memory_order_relaxed); });
     }
     const double us =
         std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
