@@ -257,6 +257,12 @@ export function classifyFfmpegFailure(o: FfmpegOutcome): MediaErrorPayload | nul
   if (unsized && /Could not find codec parameters|misdetection possible|Header missing|Invalid data found/i.test(text)) {
     return mediaErrorPayload('not-media', `${who} isn't an audio or video file that can be read (the data isn't valid ${info.container ?? 'media'}).`, detail);
   }
+  // The demuxer only guessed the format ("detected only with low score of 1, misdetection possible!", as
+  // with random bytes named .mp3, where a stray frame header may even give the "stream" a sample rate),
+  // and decoding then failed: it is not a media file, not a damaged one.
+  if (audios.length > 0 && /misdetection possible/i.test(text)) {
+    return mediaErrorPayload('not-media', `${who} isn't an audio or video file that can be read (the data isn't valid ${info.container ?? 'media'}).`, detail);
+  }
   if (audios.length === 0) {
     // ffmpeg opens a few non-media things as "video" or subtitles: images, text (as ANSI art).
     const videos = info.streams.filter((s) => s.kind === 'video');

@@ -278,8 +278,18 @@ class JsonParser {
       ++pos_;
       if (c == '\\') {
         if (!parse_escape(out)) return false;
-      } else {
+      } else if (static_cast<unsigned char>(c) < 0x80) {
         out->push_back(c);
+      } else {
+        // JSON text is UTF-8 (RFC 8259 §8.1): an ill-formed sequence is an error, not data.
+        uint32_t cp = 0;
+        size_t len = 0;
+        const size_t start = pos_ - 1;
+        const auto* bytes = reinterpret_cast<const uint8_t*>(s_.data());
+        if (utf8_next(bytes + start, s_.size() - start, &cp, &len) != Utf8Status::kOk)
+          return fail_at(start, "invalid UTF-8 inside a string");
+        out->append(s_, start, len);
+        pos_ = start + len;
       }
     }
   }

@@ -200,9 +200,10 @@ __attribute__((noinline)) void q_tile(const uint8_t* w, size_t ws, const uint8_t
       for (int r = 0; r < R; ++r) {
         const uint8_t* ar = act + r * as;
         __m256i s = isum[r][c];
-        if (Tr::kCorr)
+        if (Tr::kCorr) {
           const uint8_t* cp = ar + off_corr(nb) + b0 * 4;
           s = _mm256_sub_epi32(s, zext128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(cp))));
+        }
         const __m128 dx = _mm_loadu_ps(reinterpret_cast<const float*>(ar + off_d(nb) + b0 * 4));
         acc[r][c] = madd_ps(_mm256_cvtepi32_ps(s), dup128(_mm_mul_ps(dw, dx)), acc[r][c]);
         if (Tr::kMin) {

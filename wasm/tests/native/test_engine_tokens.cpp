@@ -4,11 +4,12 @@
 // must equal those of the WASM builds. Skipped, with a notice, when the cases are absent (run
 // `npx vitest run wasm/tests/native-parity.test.ts` first; `npm test` runs vitest before this).
 //
-// The native build computes with the AVX2 kernel family (and g++ contracts a·b+c into FMA), the
-// WASM builds with SIMD128: the same products summed in a different order, so results differ in
-// the last bits. Every run is therefore also replayed without the KV cache along the WASM tokens
-// (one qasr_debug_logits call over all steps) and the native top-2 logits are compared with the
-// ones the WASM build recorded; a mismatch is reported with its step, ids, logits and margins.
+// The native build computes with the AVX2 kernel family (8 f32 lanes, FMA where the CPU has it),
+// the WASM builds with SIMD128 (4 lanes, multiply then add): the same products summed in a
+// different order, so results differ in the last bits. Every run is therefore also replayed
+// without the KV cache along the WASM tokens (one qasr_debug_logits call over all steps) and the
+// native top-2 logits are compared with the ones the WASM build recorded; a mismatch is reported
+// with its step, ids, logits and margins.
 //
 // Exact f32 path: tokens identical, top-1 logits within 1e-4 at every step.
 // Fast path (q8_0 activations): NOT token-identical, and this test says so instead of hiding it.
