@@ -25,6 +25,7 @@ import {
 import type { EngineStatus, Progress, Stage, Transcript, TranscriptChunk } from './pipeline-types';
 import type { ModelKind } from './model-file';
 import { ModelManager } from './models/model-manager.svelte';
+import { LiveSession } from './live/live-session.svelte';
 import { applyEdits, chunkText, fitTokensToChunks, normaliseEdit } from './transcript-edit';
 
 export type LoadedModel = Awaited<ReturnType<TranscriptionController['loadModelFile']>>;
@@ -252,6 +253,17 @@ export class AppState {
   busy = $state(false);
   theme = $state<Theme>('auto');
   readonly player = new Player();
+  /** Live mode: microphone → utterances → the engine (src/lib/live/). While it uses the engine, file
+   *  runs and model changes wait. */
+  readonly live: LiveSession = new LiveSession({
+    engine: () => {
+      if (!this.model) return null;
+      const ctl = this.#ctl();
+      return ctl instanceof TranscriptionController ? ctl.engine : null;
+    },
+    options: () => ({ language: this.options.language, context: this.options.context }),
+    saveRecording: (file) => this.addFiles([file]),
+  });
 
   readonly selected: QueueItem | null = $derived(this.queue.find((i) => i.id === this.selectedId) ?? null);
   readonly running: QueueItem | null = $derived(this.queue.find((i) => i.id === this.runningId) ?? null);
@@ -265,7 +277,9 @@ export class AppState {
   readonly analyseOnly: boolean = $derived(this.model === null);
   /** The selected file can be run again (not one the decoder found nothing to hear in). */
   readonly canRerun: boolean = $derived(!!this.selected && this.selected.status !== 'pending' && !unreadable(this.selected));
-  readonly canStart: boolean = $derived(!this.busy && this.modelLoad === null && (this.pendingCount > 0 || this.canRerun));
+  readonly canStart: boolean = $derived(
+    !this.busy && this.modelLoad === null && !this.live.busy && (this.pendingCount > 0 || this.canRerun),
+  );
   /** Some chunk of the selected file has text: exports make sense. */
   readonly hasText: boolean = $derived(
     !!this.shownTranscript && !this.transcriptIsAnalysis && this.shownTranscript.chunks.some((c) => c.status === 'done' && c.text.trim() !== ''),
@@ -323,7 +337,7 @@ export class AppState {
     const self = this;
     this.models = new ModelManager({
       get busy() {
-        return self.busy;
+        return self.busy || self.live.busy;
       },
       get loadingModel() {
         return self.modelLoad !== null;
@@ -640,7 +654,7 @@ export class AppState {
    * says). A file that is not a model leaves the model loaded before. Resolves with the model, or null.
    */
   async loadModel(file: File): Promise<LoadedModel | null> {
-    if (this.busy || this.modelLoad) return null;
+    if (this.busy || this.modelLoad || this.live.busy) return null;
     const abort = new AbortController();
     this.#modelAbort = abort;
     this.modelLoad = { fileName: file.name, bytes: file.size, ratio: 0 };
@@ -676,7 +690,7 @@ export class AppState {
   async loadStoredModel(kind: ModelKind, name: string, totalBytes: number, parts: AsyncIterable<Uint8Array>): Promise<LoadedModel> {
     const ctl = this.#ctl();
     if (!ctl.loadModelParts) throw new Error('This engine cannot load stored models');
-    if (this.busy || this.modelLoad) throw new Error('Wait for the current work to finish');
+    if (this.busy || this.modelLoad || this.live.busy) throw new Error('Wait for the current work to finish');
     const abort = new AbortController();
     this.#modelAbort = abort;
     this.modelLoad = { fileName: name, bytes: totalBytes, ratio: 0 };
@@ -707,7 +721,7 @@ export class AppState {
 
   /** Frees a loaded model (recogniser or aligner). */
   async unloadModel(kind: ModelKind): Promise<void> {
-    if (this.busy || this.modelLoad) return;
+    if (this.busy || this.modelLoad || this.live.busy) return;
     const ctl = this.#ctl();
     if (ctl.unloadModel) await ctl.unloadModel(kind);
     if (kind === 'asr') this.model = null;
