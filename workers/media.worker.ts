@@ -175,6 +175,7 @@ async function decodeOne(file: Blob, name: string, onProgress?: (p: DecodeProgre
   ff.on('progress', onFfProgress);
   const t0 = performance.now();
   let mounted = false;
+  let exitCode = -1;
   let dirMade = false;
   try {
     await ff.createDir(dir);
@@ -184,7 +185,7 @@ async function decodeOne(file: Blob, name: string, onProgress?: (p: DecodeProgre
     const inputArgs: string[] = [];
     if (startSec - preSec > 0) inputArgs.push('-ss', secArg(startSec - preSec));
     if (wantSec !== undefined) inputArgs.push('-t', secArg(preSec + wantSec));
-    const exitCode = await ff.exec([...inputArgs, '-i', input, '-vn', '-sn', '-dn', '-ac', '1', '-ar', String(MEDIA_SAMPLE_RATE), '-c:a', 'pcm_f32le', '-f', 'f32le', output]);
+    exitCode = await ff.exec([...inputArgs, '-i', input, '-vn', '-sn', '-dn', '-ac', '1', '-ar', String(MEDIA_SAMPLE_RATE), '-c:a', 'pcm_f32le', '-f', 'f32le', output]);
     let bytes: Uint8Array | null = null;
     if (exitCode === 0) {
       try {
@@ -242,6 +243,11 @@ async function decodeOne(file: Blob, name: string, onProgress?: (p: DecodeProgre
       await ff.deleteFile(output).catch(() => {});
       if (mounted) await ff.unmount(dir).catch(() => {});
       if (dirMade) await ff.deleteDir(dir).catch(() => {});
+      // ffmpeg keeps some state between runs in the same instance: its decode error counters are
+      // globals, so after a run full of errors (random bytes, a damaged file) the next, healthy file
+      // fails the error-rate check ("Conversion failed!", exit 69). Start the next run from a fresh
+      // core instead (~0.3 s).
+      if (exitCode !== 0 || decodeErrors > 0) dropCore();
     }
   }
 }

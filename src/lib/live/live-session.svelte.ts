@@ -14,6 +14,7 @@
 import type { Engine } from '../engine';
 import type { MessageKey } from '../i18n/en';
 import { LiveVad } from './live-vad';
+import { PassScheduler, type PassJob } from './pass-scheduler';
 import { PcmStore } from './pcm-store';
 import { Resampler } from './resampler';
 import { UtteranceSegmenter, type SegmentEvent } from './segmenter';
@@ -42,6 +43,8 @@ export interface LiveUtterance {
   /** Partial text that may still change ('' once final). */
   tail: string;
   error: string;
+  /** Partial passes started for it (diagnostics; shown as data-partials). */
+  partials: number;
 }
 
 export interface LiveRecording {
@@ -63,11 +66,6 @@ export interface LiveHost {
   options(): { language: string; context: string };
   /** The finished recording (added to the file queue). */
   saveRecording(file: File): void;
-}
-
-interface Job {
-  id: number;
-  final: boolean;
 }
 
 export class LiveSession {
@@ -97,8 +95,11 @@ export class LiveSession {
   /** Samples of the open utterance at its last partial pass. */
   #partialAt = 0;
   #bounds = new Map<number, { start: number; end: number }>();
-  #finals: number[] = [];
-  #running: { job: Job; abort: AbortController } | null = null;
+  readonly #passes = new PassScheduler(
+    (job, signal) => this.#run(job, signal),
+    () => this.#duePartial(),
+    (busy) => (this.decoding = busy),
+  );
   #startedAt = new Date();
   #session = 0;
 
@@ -123,7 +124,7 @@ export class LiveSession {
     }
     this.status = 'starting';
     this.error = null;
-    const session = ++this.#session;
+    this.#session++;
     if (this.recording) URL.revokeObjectURL(this.recording.url);
     this.recording = null;
     this.utterances = [];
@@ -133,7 +134,6 @@ export class LiveSession {
     this.#segmenter = new UtteranceSegmenter();
     this.#open = null;
     this.#bounds.clear();
-    this.#finals = [];
     this.#startedAt = new Date();
     try {
       if (!navigator.mediaDevices?.getUserMedia) throw Object.assign(new Error('no mediaDevices'), { name: 'NotSupportedError' });
@@ -146,7 +146,6 @@ export class LiveSession {
       this.#ctx = ctx;
       await ctx.audioWorklet.addModule(workletUrl);
       await vadReady;
-      if (session !== this.#session) return;
       this.#resampler = new Resampler(ctx.sampleRate, LIVE_RATE);
       const source = ctx.createMediaStreamSource(this.#stream);
       const node = new AudioWorkletNode(ctx, 'live-recorder', { numberOfInputs: 1, numberOfOutputs: 1, outputChannelCount: [1] });
@@ -209,7 +208,7 @@ export class LiveSession {
       this.#host.saveRecording(file);
     }
     this.status = 'idle';
-    this.#pump();
+    this.#passes.poke();
   }
 
   /** Forget the last session's transcript and recording link (not the queued file). */
@@ -258,7 +257,7 @@ export class LiveSession {
         const p = await probs;
         if (session !== this.#session) return;
         this.#onEvents(this.#segmenter.push(p));
-        this.#pump();
+        this.#passes.poke();
       } catch (e) {
         if (session !== this.#session || this.error) return;
         this.error = { key: 'live.error.vad', detail: messageOf(e) };
@@ -274,7 +273,7 @@ export class LiveSession {
         this.#open = { id, start: ev.start };
         this.#openSettler = new PartialSettler();
         this.#partialAt = 0;
-        this.utterances.push({ id, start: ev.start / LIVE_RATE, end: null, state: 'speaking', settled: '', tail: '', error: '' });
+        this.utterances.push({ id, start: ev.start / LIVE_RATE, end: null, state: 'speaking', settled: '', tail: '', error: '', partials: 0 });
       } else {
         const open = this.#open;
         if (!open) continue;
@@ -286,44 +285,25 @@ export class LiveSession {
           u.end = ev.end / LIVE_RATE;
           u.state = 'queued';
         }
-        this.#finals.push(open.id);
-        // A final waits: a running partial pass is now pointless.
-        if (this.#running && !this.#running.job.final) this.#running.abort.abort();
+        this.#passes.final(open.id);
       }
     }
-    this.#pump();
   }
 
   #find(id: number): LiveUtterance | undefined {
     return this.utterances.find((u) => u.id === id);
   }
 
-  #nextJob(): Job | null {
-    if (this.#finals.length) return { id: this.#finals.shift()!, final: true };
+  /** The partial pass due for the utterance being spoken, if any. */
+  #duePartial(): PassJob | null {
     const open = this.#open;
-    if (open && (this.status === 'recording')) {
-      const len = this.#store.length - open.start;
-      if (len >= PARTIAL_MIN_SEC * LIVE_RATE && len - this.#partialAt >= PARTIAL_EVERY_SEC * LIVE_RATE) {
-        return { id: open.id, final: false };
-      }
-    }
+    if (!open || this.status !== 'recording') return null;
+    const len = this.#store.length - open.start;
+    if (len >= PARTIAL_MIN_SEC * LIVE_RATE && len - this.#partialAt >= PARTIAL_EVERY_SEC * LIVE_RATE) return { id: open.id, final: false };
     return null;
   }
 
-  #pump(): void {
-    if (this.#running) return;
-    const job = this.#nextJob();
-    this.decoding = job !== null || this.#finals.length > 0;
-    if (!job) return;
-    const abort = new AbortController();
-    this.#running = { job, abort };
-    void this.#run(job, abort.signal).finally(() => {
-      this.#running = null;
-      this.#pump();
-    });
-  }
-
-  async #run(job: Job, signal: AbortSignal): Promise<void> {
+  async #run(job: PassJob, signal: AbortSignal): Promise<void> {
     const u = this.#find(job.id);
     const engine = this.#host.engine();
     let pcm: Float32Array;
@@ -337,6 +317,7 @@ export class LiveSession {
       if (!open || open.id !== job.id) return;
       pcm = this.#store.slice(open.start, this.#store.length);
       this.#partialAt = pcm.length;
+      if (u) u.partials++;
     }
     if (!u) return;
     if (!engine) {

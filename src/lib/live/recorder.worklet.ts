@@ -22,10 +22,7 @@ class LiveRecorderProcessor extends AudioWorkletProcessor {
   constructor() {
     super();
     this.port.onmessage = (ev: MessageEvent) => {
-      if (ev.data === 'flush') {
-        this.#send();
-        this.port.postMessage({ type: 'flushed' });
-      } else if (ev.data === 'stop') {
+      if (ev.data === 'stop') {
         this.#send();
         this.#stopped = true;
         this.port.postMessage({ type: 'flushed' });
