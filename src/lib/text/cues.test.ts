@@ -9,7 +9,9 @@ const EPS = 1e-9;
 /** Tokens for a text the way the aligner path makes them: units + attachTimes, `step` s per unit, no pauses. */
 function timed(text: string, t0 = 0, step = 0.3, dur = 0.25): TimedToken[] {
   const units = alignerUnits(text);
-  return attachTimes(text, units, units.map((_, k) => ({ start: t0 + k * step, end: t0 + k * step + dur })), { start: t0, end: t0 + 1 });
+  // The fallback is the chunk span: it must contain every unit's time (attachTimes clamps into it).
+  const span = { start: t0, end: t0 + Math.max(1, (units.length - 1) * step + dur) };
+  return attachTimes(text, units, units.map((_, k) => ({ start: t0 + k * step, end: t0 + k * step + dur })), span);
 }
 
 const hasCjk = (s: string) => /\p{Script=Han}/u.test(s);
