@@ -107,7 +107,7 @@ function ship(): Plugin {
         const tags: { tag: string; attrs: Record<string, string>; injectTo: 'head' }[] = [];
         // Worker entry chunks (engine first: it starts with the page) are fetched alongside the app.
         const workers = Object.keys(ctx.bundle ?? {})
-          .filter((f) => /(^|\/)[\w-]+\.worker-[\w-]+\.js$/.test(f))
+          .filter((f) => /(^|\/)(engine|media|vad)\.worker-[\w-]+\.js$/.test(f))
           .sort((a, b) => Number(b.includes('engine')) - Number(a.includes('engine')));
         for (const f of workers) tags.push({ tag: 'link', attrs: { rel: 'modulepreload', href: `${config.base}${f}` }, injectTo: 'head' });
         // The CSP right after <meta charset> (before every script it governs).

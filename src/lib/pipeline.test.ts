@@ -170,7 +170,8 @@ function checkPlan(chunks: TranscriptChunk[], bursts: [number, number][], durati
 describe('windowed pipeline', () => {
   it('a 20-minute recording: windows, exact chunk audio, bounded PCM, progress to the end', async () => {
     const durationSec = 1200;
-    const { ctl, media, vad, engine, bursts } = setup({ durationSec });
+    // Chunks take a little time, so the run lasts long enough for an ETA (it needs > 0.5 s of history).
+    const { ctl, media, vad, engine, bursts } = setup({ durationSec }, SMALL, 15);
     const progress: Progress[] = [];
     let onChunksCalls = 0;
     let maxChunksBeforeEnd = 0;
