@@ -91,6 +91,20 @@ async function status() {
 }
 
 self.addEventListener('install', (event) => {
+  // Requests to other origins (model downloads) bypass this worker entirely where the browser supports
+  // static routes (Chromium): not even a fetch event is dispatched for them. Elsewhere the fetch handler
+  // below leaves them alone, which comes to the same.
+  try {
+    if (event.addRoutes && typeof URLPattern === 'function') {
+      event.waitUntil(
+        Promise.resolve(
+          event.addRoutes({ condition: { not: { urlPattern: new URLPattern({ protocol: SCOPE.protocol.slice(0, -1), hostname: SCOPE.hostname, port: SCOPE.port }) } }, source: 'network' }),
+        ).catch(() => {}),
+      );
+    }
+  } catch {
+    // static routing not supported in this form: the fetch handler covers it
+  }
   // Installing is instant (no download): the page must be controlled quickly so that, on hosts without
   // isolation headers, its one reload happens before the person starts working. The cache is filled
   // afterwards, when the page asks (message 'precache').
