@@ -338,3 +338,21 @@ describe('fitLines', () => {
     expect(fitLines('')).toBeNull();
   });
 });
+
+describe('buildCues with words piled onto one instant', () => {
+  it('gives every cue a positive duration, in order, without overlaps', () => {
+    // An aligner that collapsed: the last 40 words all at 12.774 s (as clamped to the chunk end).
+    const text = Array.from({ length: 60 }, (_, i) => `word${i}`).join(' ');
+    const units = alignerUnits(text);
+    const times = units.map((_, k) => (k < 20 ? { start: k * 0.4, end: k * 0.4 + 0.3 } : { start: 12.774, end: 12.774 }));
+    const tokens = attachTimes(text, units, times, { start: 0, end: 12.774 });
+    const cues = buildCues(tokens);
+    expect(cues.length).toBeGreaterThan(2);
+    for (let k = 0; k < cues.length; k++) {
+      expect(cues[k].end).toBeGreaterThan(cues[k].start);
+      expect(cues[k].lines.length).toBeLessThanOrEqual(2);
+      if (k > 0) expect(cues[k].start).toBeGreaterThanOrEqual(cues[k - 1].end - 1e-9);
+    }
+    expect(cues.flatMap((c) => c.lines).join(' ').split(/\s+/)).toEqual(text.split(' '));
+  });
+});

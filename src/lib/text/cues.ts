@@ -420,6 +420,28 @@ export function buildCues(tokens: TimedToken[], opts?: Partial<CueOptions>): Cue
     const lines = m.lines(r.a, r.b, r.breaks);
     if (lines.length) cues.push({ start, end, lines });
   }
+  // Cues squeezed into one instant (an aligner that piled several words onto the same time) that
+  // could not merge: the cue before them and the run share its span in equal slices, so every cue
+  // keeps a positive duration, in order, without overlaps.
+  for (let i = 0; i < cues.length; i++) {
+    if (cues[i].end - cues[i].start > TIME_EPS) continue;
+    if (i === 0) {
+      cues[0].start = Math.max(0, cues[0].start - o.minDurationSec);
+      if (cues[0].end - cues[0].start > TIME_EPS) continue;
+      cues[0].end = cues[0].start + o.minDurationSec;
+      continue;
+    }
+    let j = i;
+    while (j < cues.length && cues[j].end - cues[j].start <= TIME_EPS) j++;
+    const p = cues[i - 1];
+    const from = p.start, to = cues[j - 1].end, n = j - i + 1;
+    for (let k = 0; k < n; k++) {
+      const c = cues[i - 1 + k];
+      c.start = from + ((to - from) * k) / n;
+      c.end = from + ((to - from) * (k + 1)) / n;
+    }
+    i = j - 1;
+  }
   return cues;
 }
 
