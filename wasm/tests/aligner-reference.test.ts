@@ -102,3 +102,24 @@ describe('timestamp repair', () => {
     m.free();
   });
 });
+
+describe.skipIf(!variantAvailable('st'))('aligner vs reference, f32 model (exact path)', () => {
+  it('classes are identical at every slot, and so are the repaired times', async () => {
+    const f32 = readFileSync(await ensureModel('aligner-tiny', { seed: 1, quant: 'f32' }));
+    const refF32 = loadModel(f32);
+    const engine = await loadEngine('st');
+    const m = engine.loadModel(f32, 1);
+    try {
+      for (const [text, secs] of [['The quick brown fox, jumps over the lazy dog.', 4.4], ['今天天气很好，我们去公园散步。', 5.1], ['我用iPhone拍照 e-mail 3.5', 3]] as [string, number][]) {
+        const pcm = speech(secs, 1);
+        const want = align(refF32, pcm, text);
+        const got = m.align(pcm, splitUnits(text), EXACT);
+        expect(got.classes).toEqual(want.classes);
+        expect(got.start_ms).toEqual(want.units.map((u) => u.start));
+        expect(got.end_ms).toEqual(want.units.map((u) => u.end));
+      }
+    } finally {
+      m.free();
+    }
+  });
+});
