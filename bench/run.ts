@@ -137,9 +137,10 @@ self.onmessage = async (e) => {
     const ar = M._qasr_align(al, pp, pcm.length, up, 0) >>> 0;
     const align_ms = performance.now() - t1;
     if (!ar) throw new Error(M.UTF8ToString(M._qasr_last_error()));
+    const alignResult = JSON.parse(M.UTF8ToString(ar));  // valid only until the next API call
     const bandwidth_gbs = M._qasr_debug_bandwidth(256, 5, threads);
     const build = JSON.parse(M.UTF8ToString(M._qasr_build_info()));
-    self.postMessage({ threads, asr_ms, align_ms, bandwidth_gbs, build, info, load_ms, peak_wasm_heap_bytes, long: longRun, asr: asrResult, align: JSON.parse(M.UTF8ToString(ar)) });
+    self.postMessage({ threads, asr_ms, align_ms, bandwidth_gbs, build, info, load_ms, peak_wasm_heap_bytes, long: longRun, asr: asrResult, align: alignResult });
   } catch (err) { self.postMessage({ error: String(err && err.stack || err) }); }
 };`;
 

@@ -7,6 +7,9 @@
  * model into it part by part, then hands it to qasr_model_load(), which takes ownership: tensors
  * are used in place (no second copy of the weights).
  *
+ * Returned strings belong to the engine and stay valid only until the next call of the API on the
+ * same thread (copy them at once).
+ *
  * Transcription is a session so that JavaScript can yield between decode steps (cancel within one
  * step, tokens streamed as they come): start (mel + encoder + prefill) → next() per token → result.
  */
