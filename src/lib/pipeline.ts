@@ -87,7 +87,7 @@ class Notifier {
 
 /** "1:02:03" / "12:30" for messages. */
 function clock(sec: number): string {
-  const s = Math.max(0, Math.round(sec));
+  const s = Math.max(0, Math.floor(sec + 1e-6)); // floors, like the UI's clock
   const h = Math.floor(s / 3600);
   const m = Math.floor((s % 3600) / 60);
   const r = String(s % 60).padStart(2, '0');
@@ -418,7 +418,8 @@ export class TranscriptionController {
         notice = `Decoding stopped at ${clock(endSec)}: ${failure} The transcript covers the audio before that point.`;
       } else if (short && (!hasVideo || decodeErrors > 0)) {
         const lost = declaredSec! - endSec;
-        notice = decodeErrors > 0
+        // A cut-off file loses at most its last frame or two to decoding errors; more means damage inside.
+        notice = decodeErrors > 2
           ? `About ${span(lost)} of audio could not be decoded: the file is damaged (${decodeErrors} damaged ${decodeErrors === 1 ? 'block was' : 'blocks were'} skipped). The transcript covers the audio that could be read.`
           : `The file ends early: the audio from ${clock(endSec)} to ${clock(declaredSec!)} is missing (the file is incomplete or damaged). The transcript covers the part that could be read.`;
       } else if (decodeErrors > 0) {
