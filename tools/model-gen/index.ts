@@ -2,11 +2,11 @@
  * Random-weight model files in chatllm.cpp's GGMM v1 format (Qwen3-ASR / Qwen3-ForcedAligner).
  *
  *   generateModel({ preset: 'tiny', seed: 1, out: '/tmp/tiny.bin' })
- *   ensureModel('tiny', { seed: 1 })  // -> /work/main/.cache/models/tiny-q4_0-s1.bin (cached)
+ *   ensureModel('tiny', { seed: 1 })  // -> <repo>/.cache/models/tiny-q4_0-s1.bin (cached)
  *   planModel({ preset: 'full-0.6b', seed: 1 }).totalBytes  // size without writing
  *
  * Layout, tensor names, types and quantisers follow chatllm's convert.py (see
- * /work/shared/research/chatllm-qwen3-asr.md §1 and §6). Weight scales: see INIT_SCALES in tensors.ts.
+ * research note chatllm-qwen3-asr.md §1 and §6). Weight scales: see INIT_SCALES in tensors.ts.
  * Tensors are generated and written chunk by chunk (at most ~1M floats in memory at a time).
  */
 
