@@ -24,7 +24,9 @@ const JOBS = Math.max(1, cpus().length);
 // emcc needs acorn from Debian's node-acorn for -O1+; set only for emcc (toolchain-notes §1).
 const emccEnv = { ...process.env, NODE_PATH: '/usr/share/nodejs' };
 
-const CXX_COMMON = ['-std=c++17', '-O3', '-Wall', '-Wextra', '-Wno-unused-parameter', `-I${SRC}`, `-I${INCLUDE}`];
+// -ffp-contract=off: no fused multiply-add behind our back (g++ contracts by default for C++), so
+// the native and WASM builds round every product alike (kernels_avx2.cpp).
+const CXX_COMMON = ['-std=c++17', '-O3', '-ffp-contract=off', '-Wall', '-Wextra', '-Wno-unused-parameter', `-I${SRC}`, `-I${INCLUDE}`];
 const EM_LINK_COMMON = [
   '-O3', '-sMODULARIZE=1', '-sEXPORT_NAME=createEngine', '-sALLOW_MEMORY_GROWTH=1', '-sINITIAL_MEMORY=64MB',
   '-sMAXIMUM_MEMORY=4GB', '-sALLOW_TABLE_GROWTH=1', '-sTOTAL_STACK=8MB',

@@ -1,20 +1,24 @@
-// AVX2 kernel family for native builds (compiled only with __AVX2__; FMA used when __FMA__).
+// AVX2 kernel family for native builds (compiled only with __AVX2__).
 // Implements kint::fam (kernels_internal.h); it exists to compare the WASM kernels against
-// native speed. Scalar references are in kernels_scalar.cpp: prepare_act_row / quantize_row_q8_0
-// <-> quantize_row_q8_0_ref (bit-exact), q8_gemm <-> matmul_ref's integer path (same integers;
-// f32 accumulation order differs), f32_gemm / dot_f32 <-> dot_f32_ref, axpy_f32,
-// to_f32_row <-> dequant_row_scalar.
+// native speed, and it computes bit for bit what the SIMD128 family computes, so the native and
+// WASM builds give identical logits and tokens (test_engine_tokens.cpp). Scalar references are
+// in kernels_scalar.cpp: prepare_act_row / quantize_row_q8_0 <-> quantize_row_q8_0_ref
+// (bit-exact), q8_gemm <-> matmul_ref's integer path (same integers; f32 accumulation order
+// differs), f32_gemm / dot_f32 <-> dot_f32_ref, axpy_f32, to_f32_row <-> dequant_row_scalar.
 //
 // Integer path, same structure as the SIMD128 family: blocks in groups of 4, interleaved by
 // 32-bit word. A 256-bit vector j of a group holds, for each of the 4 blocks, elements 4j..4j+3
 // (low 128 bits, block l in word l) and 16+4j..19+4j (high 128 bits, block l in word 4+l). Then
 // _mm256_maddubs_epi16 (u8 × i8 pairs) + _mm256_madd_epi16 (·1) put block l's partial sums in
-// i32 lanes l and 4+l only, so 4 vector adds give exact per-block sums with no horizontal work.
+// i32 lanes l and 4+l only, so vector adds give exact per-block sums with no horizontal work.
 // q4 weights are used as unsigned nibbles (the q4_0 "-8" is subtracted as 8·Σq_x per block, in
 // integers); q8_0 weights go through the sign trick |w| · sign(x, w). No overflow: a u8 × i8 pair
-// sum is at most 2 · 128 · 127 = 32512. Per group the i32 sums become f32 and are multiplied by
-// d_w·d_x (4 fp16 scales converted at once) into an f32x8 accumulator; lanes are summed at the
-// end in a fixed order, so every output's order depends only on k.
+// sum is at most 2 · 128 · 127 = 32512.
+// Floating point follows the SIMD128 family operation for operation (integers may be summed in
+// any order, floats may not): per group the two halves' i32 sums are added into lane l = block
+// 4g+l, converted, multiplied by d_w·d_x and added to a 4-lane accumulator (multiply, then add:
+// no FMA; the build passes -ffp-contract=off); lanes are summed (l0+l2)+(l1+l3). The f32 GEMM
+// and dot product use the same 4-lane order, two rows or two half-sums per 256-bit register.
 #if defined(__AVX2__)
 #include <immintrin.h>
 
@@ -39,19 +43,10 @@ inline size_t off_corr(int64_t nb) { return static_cast<size_t>(pad4(nb) * 32); 
 inline size_t off_d(int64_t nb) { return static_cast<size_t>(pad4(nb) * 36); }
 inline size_t off_s(int64_t nb) { return static_cast<size_t>(pad4(nb) * 40); }
 
-inline __m256 madd_ps(__m256 a, __m256 b, __m256 c) {
-#if defined(__FMA__)
-  return _mm256_fmadd_ps(a, b, c);
-#else
-  return _mm256_add_ps(_mm256_mul_ps(a, b), c);
-#endif
-}
-
-inline float hsum_ps(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
+// (l0 + l2) + (l1 + l3): the SIMD128 family's hsum_f32x4, so both families round alike.
+inline float hsum4(__m128 v) {
+  const __m128 t = _mm_add_ps(v, _mm_movehl_ps(v, v));
+  return _mm_cvtss_f32(t) + _mm_cvtss_f32(_mm_shuffle_ps(t, t, 1));
 }
 
 inline float hmax_ps(__m256 v) {
@@ -103,9 +98,6 @@ inline __m128 load_half4(const uint8_t* p, size_t stride) {
   return _mm_or_ps(f, _mm_castsi128_ps(sign));
 }
 
-inline __m256i zext128(__m128i v) { return _mm256_inserti128_si256(_mm256_setzero_si256(), v, 0); }
-inline __m256 zext128(__m128 v) { return _mm256_insertf128_ps(_mm256_setzero_ps(), v, 0); }
-inline __m256 dup128(__m128 v) { return _mm256_insertf128_ps(_mm256_castps128_ps256(v), v, 1); }
 
 template <GgmlType T>
 struct QTraits;
@@ -167,14 +159,33 @@ inline __m256i pair_dot(__m256i w, __m256i aw, __m256i x) {
   return _mm256_madd_epi16(_mm256_maddubs_epi16(w, x), ones);
 }
 
+// f32 part of one group, in the SIMD128 family's exact operation order (kernels_simd128.cpp
+// group_update): 128-bit, multiply then add (no FMA), lane l = block 4g+l.
+template <GgmlType T>
+inline __m128 group_update(__m128 acc, __m256i isum256, __m128 dw, __m128 mw, const uint8_t* ar,
+                           int64_t nb, int64_t b0) {
+  using Tr = QTraits<T>;
+  // Block l's partial sums sit in i32 lanes l and 4+l: add them (exact) into one lane.
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(isum256), _mm256_extracti128_si256(isum256, 1));
+  if (Tr::kCorr)
+    s = _mm_sub_epi32(s, _mm_loadu_si128(reinterpret_cast<const __m128i*>(ar + off_corr(nb) + b0 * 4)));
+  const __m128 dx = _mm_loadu_ps(reinterpret_cast<const float*>(ar + off_d(nb) + b0 * 4));
+  acc = _mm_add_ps(acc, _mm_mul_ps(_mm_cvtepi32_ps(s), _mm_mul_ps(dw, dx)));
+  if (Tr::kMin) {
+    const __m128 sx = _mm_loadu_ps(reinterpret_cast<const float*>(ar + off_s(nb) + b0 * 4));
+    acc = _mm_add_ps(acc, _mm_mul_ps(mw, sx));
+  }
+  return acc;
+}
+
 // R activation rows × C weight rows (ws bytes apart, outputs ycs floats apart).
 template <GgmlType T, int R, int C>
 __attribute__((noinline)) void q_tile(const uint8_t* w, size_t ws, const uint8_t* act, size_t as,
                                       int64_t nb, float* y, int64_t ldy, int64_t ycs) {
   using Tr = QTraits<T>;
-  __m256 acc[R][C];
+  __m128 acc[R][C];
   for (int r = 0; r < R; ++r)
-    for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_ps();
+    for (int c = 0; c < C; ++c) acc[r][c] = _mm_setzero_ps();
   auto group = [&](auto n_blocks, int64_t b0) {
     constexpr int N = decltype(n_blocks)::value;
     __m256i isum[R][C];
@@ -197,20 +208,8 @@ __attribute__((noinline)) void q_tile(const uint8_t* w, size_t ws, const uint8_t
       const uint8_t* blk = w + c * ws + b0 * Tr::kBlockBytes;
       const __m128 dw = load_half4<N>(blk, Tr::kBlockBytes);
       const __m128 mw = Tr::kMin ? load_half4<N>(blk + 2, Tr::kBlockBytes) : _mm_setzero_ps();
-      for (int r = 0; r < R; ++r) {
-        const uint8_t* ar = act + r * as;
-        __m256i s = isum[r][c];
-        if (Tr::kCorr) {
-          const uint8_t* cp = ar + off_corr(nb) + b0 * 4;
-          s = _mm256_sub_epi32(s, zext128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(cp))));
-        }
-        const __m128 dx = _mm_loadu_ps(reinterpret_cast<const float*>(ar + off_d(nb) + b0 * 4));
-        acc[r][c] = madd_ps(_mm256_cvtepi32_ps(s), dup128(_mm_mul_ps(dw, dx)), acc[r][c]);
-        if (Tr::kMin) {
-          const __m128 sx = _mm_loadu_ps(reinterpret_cast<const float*>(ar + off_s(nb) + b0 * 4));
-          acc[r][c] = _mm256_add_ps(acc[r][c], zext128(_mm_mul_ps(mw, sx)));
-        }
-      }
+      for (int r = 0; r < R; ++r)
+        acc[r][c] = group_update<T>(acc[r][c], isum[r][c], dw, mw, act + r * as, nb, b0);
     }
   };
   int64_t b0 = 0;
@@ -222,7 +221,7 @@ __attribute__((noinline)) void q_tile(const uint8_t* w, size_t ws, const uint8_t
     default: break;
   }
   for (int r = 0; r < R; ++r)
-    for (int c = 0; c < C; ++c) y[r * ldy + c * ycs] = hsum_ps(acc[r][c]);
+    for (int c = 0; c < C; ++c) y[r * ldy + c * ycs] = hsum4(acc[r][c]);
 }
 
 template <GgmlType T, int R>
@@ -252,36 +251,55 @@ void q_gemm_t(const uint8_t* w, size_t ws, int64_t nw, const uint8_t* act, size_
   if (i < na) q_rows<T, 1>(w, ws, nw, act + i * as, as, nb, y + i * ldy, ldy);
 }
 
+// f32 dot products in the SIMD128 family's order (kernels_simd128.cpp f32_tile): per output 4
+// lanes, lane l sums the products k ≡ l (mod 4) in order, multiply then add; then hsum4 and the
+// tail. A 256-bit register holds the 4 lanes of two weight rows (c in the low half, c+1 high).
 template <int R, int C>
 void f32_tile(const float* w, int64_t ldw, const float* x, int64_t ldx, int64_t k, float* y,
               int64_t ldy) {
-  __m256 acc[R][C];
+  static_assert(C % 2 == 0, "weight rows go in pairs");
+  constexpr int P = C / 2;
+  __m256 acc[R][P];
   for (int r = 0; r < R; ++r)
-    for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_ps();
+    for (int p = 0; p < P; ++p) acc[r][p] = _mm256_setzero_ps();
   int64_t kk = 0;
-  for (; kk + 8 <= k; kk += 8) {
-    __m256 wv[C];
-    for (int c = 0; c < C; ++c) wv[c] = _mm256_loadu_ps(w + c * ldw + kk);
+  for (; kk + 4 <= k; kk += 4) {
+    __m256 wv[P];
+    for (int p = 0; p < P; ++p)
+      wv[p] = _mm256_loadu2_m128(w + (2 * p + 1) * ldw + kk, w + 2 * p * ldw + kk);
     for (int r = 0; r < R; ++r) {
-      const __m256 xv = _mm256_loadu_ps(x + r * ldx + kk);
-      for (int c = 0; c < C; ++c) acc[r][c] = madd_ps(xv, wv[c], acc[r][c]);
+      const __m256 xv = _mm256_broadcast_ps(reinterpret_cast<const __m128*>(x + r * ldx + kk));
+      for (int p = 0; p < P; ++p) acc[r][p] = _mm256_add_ps(acc[r][p], _mm256_mul_ps(xv, wv[p]));
     }
   }
   for (int r = 0; r < R; ++r)
     for (int c = 0; c < C; ++c) {
       float tail = 0.0f;
       for (int64_t t = kk; t < k; ++t) tail += x[r * ldx + t] * w[c * ldw + t];
-      y[r * ldy + c] = hsum_ps(acc[r][c]) + tail;
+      const __m256 a = acc[r][c / 2];
+      const __m128 h = (c & 1) ? _mm256_extractf128_ps(a, 1) : _mm256_castps256_ps128(a);
+      y[r * ldy + c] = hsum4(h) + tail;
     }
+}
+
+// One output of f32_tile's arithmetic (the odd weight row left over).
+inline float f32_dot1(const float* w, const float* x, int64_t k) {
+  __m128 acc = _mm_setzero_ps();
+  int64_t kk = 0;
+  for (; kk + 4 <= k; kk += 4) acc = _mm_add_ps(acc, _mm_mul_ps(_mm_loadu_ps(x + kk), _mm_loadu_ps(w + kk)));
+  float tail = 0.0f;
+  for (int64_t t = kk; t < k; ++t) tail += x[t] * w[t];
+  return hsum4(acc) + tail;
 }
 
 template <int R>
 void f32_rows(const float* w, int64_t ldw, int64_t nw, const float* x, int64_t ldx, int64_t k,
               float* y, int64_t ldy) {
-  constexpr int C = R >= 3 ? 3 : 4;
+  constexpr int C = R >= 3 ? 2 : 4;
   int64_t j = 0;
   for (; j + C <= nw; j += C) f32_tile<R, C>(w + j * ldw, ldw, x, ldx, k, y + j, ldy);
-  for (; j < nw; ++j) f32_tile<R, 1>(w + j * ldw, ldw, x, ldx, k, y + j, ldy);
+  for (; j < nw; ++j)
+    for (int r = 0; r < R; ++r) y[r * ldy + j] = f32_dot1(w + j * ldw, x + r * ldx, k);
 }
 
 }  // namespace
@@ -369,15 +387,14 @@ void quantize_row_q8_0(const float* x, BlockQ8_0* y, int64_t n) {
 }
 
 float dot_f32(const float* a, const float* b, int64_t n) {
-  __m256 s0 = _mm256_setzero_ps(), s1 = s0;
+  // The SIMD128 family's order: two 4-lane sums (elements 8i..8i+3 and 8i+4..8i+7) in one
+  // 256-bit register, multiply then add; then low + high, hsum4, tail.
+  __m256 s = _mm256_setzero_ps();
   int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    s0 = madd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
-    s1 = madd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
-  }
+  for (; i + 8 <= n; i += 8) s = _mm256_add_ps(s, _mm256_mul_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
   float tail = 0.0f;
   for (; i < n; ++i) tail += a[i] * b[i];
-  return hsum_ps(_mm256_add_ps(s0, s1)) + tail;
+  return hsum4(_mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1))) + tail;
 }
 
 void axpy_f32(float a, const float* x, float* y, int64_t n) {
