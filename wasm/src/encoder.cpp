@@ -13,10 +13,11 @@ constexpr float kLayerNormEps = 1e-5f;  // encoder LayerNorms (§3.4)
 int conv_out_size(int in) { return (in - 1) / 2 + 1; }  // kernel 3, stride 2, padding 1
 
 // One 3×3 stride-2 padding-1 convolution as im2col + GEMM, then bias and GELU.
-// in: [h][w][cin] (channel last); out: [oh][ow][cout]; weights [cout][3][3][cin].
+// in: [h][w][cin] (channel last); out: [oh][ow][cout]; weights [cout][3][3][cin]. On the fast
+// path with q8 weights (wq8 non-empty) the GEMM is the integer one of the other matrices.
 void conv3x3_s2(const float* in, int h, int w, int cin, const std::vector<float>& weight,
-                const std::vector<float>& bias, int cout, bool gelu_tanh, ThreadPool* pool,
-                std::vector<float>* cols, std::vector<float>* out) {
+                const std::vector<BlockQ8_0>& wq8, const std::vector<float>& bias, int cout,
+                const Numerics& nx, ThreadPool* pool, std::vector<float>* cols, std::vector<float>* out) {
   const int oh = conv_out_size(h), ow = conv_out_size(w);
   const int k = 9 * cin;
   cols->assign(static_cast<size_t>(oh) * ow * k, 0.0f);
@@ -34,13 +35,22 @@ void conv3x3_s2(const float* in, int h, int w, int cin, const std::vector<float>
       }
     }
   out->resize(static_cast<size_t>(oh) * ow * cout);
-  gemm_f32_nt(cols->data(), weight.data(), out->data(), static_cast<int64_t>(oh) * ow, cout, k, pool);
   const int64_t n = static_cast<int64_t>(oh) * ow;
-  for (int64_t p = 0; p < n; ++p) {
-    float* o = out->data() + p * cout;
-    for (int c = 0; c < cout; ++c) o[c] += bias[c];
+  if (nx.precision == MatmulPrecision::kActivationsQ8 && !wq8.empty()) {
+    WeightMatrix wm;
+    wm.type = GgmlType::Q8_0;
+    wm.data = wq8.data();
+    wm.rows = cout;
+    wm.cols = k;
+    matmul(wm, cols->data(), n, out->data(), bias.data(), pool, MatmulPrecision::kActivationsQ8);
+  } else {
+    gemm_f32_nt(cols->data(), weight.data(), out->data(), n, cout, k, pool);
+    for (int64_t p = 0; p < n; ++p) {
+      float* o = out->data() + p * cout;
+      for (int c = 0; c < cout; ++c) o[c] += bias[c];
+    }
   }
-  gelu_inplace(out->data(), n * cout, gelu_tanh);
+  gelu_inplace(out->data(), n * cout, nx.gelu_tanh_f16);
 }
 
 // x[rows][d] ← LayerNorm per row.
@@ -102,9 +112,9 @@ bool encode_audio(const Model& m, const MelSpectrogram& mel, const Numerics& nx,
     std::fill(input.begin(), input.end(), 0.0f);
     for (int f = 0; f < n_mels; ++f)
       for (int t = 0; t < frames; ++t) input[static_cast<size_t>(f) * chunk + t] = mel.at(f, f0 + t);
-    conv3x3_s2(input.data(), n_mels, chunk, 1, e.conv1_w, e.conv1_b, C, nx.gelu_tanh_f16, pool, &cols, &y1);
-    conv3x3_s2(y1.data(), h1, w1, C, e.conv2_w, e.conv2_b, C, nx.gelu_tanh_f16, pool, &cols, &y2);
-    conv3x3_s2(y2.data(), h2, w2, C, e.conv3_w, e.conv3_b, C, nx.gelu_tanh_f16, pool, &cols, &y3);
+    conv3x3_s2(input.data(), n_mels, chunk, 1, e.conv1_w, {}, e.conv1_b, C, nx, pool, &cols, &y1);
+    conv3x3_s2(y1.data(), h1, w1, C, e.conv2_w, e.conv2_q8, e.conv2_b, C, nx, pool, &cols, &y2);
+    conv3x3_s2(y2.data(), h2, w2, C, e.conv3_w, e.conv3_q8, e.conv3_b, C, nx, pool, &cols, &y3);
     const int keep = frames == chunk ? w3 : (frames + 7) / 8;
     // Flatten channel-major: feature index = channel · h3 + freq (§3.2).
     for (int t = 0; t < keep; ++t, ++token) {

@@ -140,7 +140,9 @@ void log_mel(const float* pcm, int64_t n, const MelOptions& opt, ThreadPool* poo
       for (int m = 0; m < opt.n_mels; ++m) {
         float acc = 0;
         for (int b = first[m]; b <= last[m]; ++b) acc += weights[static_cast<size_t>(m) * n_bins + b] * power[b];
-        const float v = std::log10(std::max(acc, 1e-10f));
+        // logf · (1/ln 10), not log10f: musl's and glibc's log10f differ in the last bit, logf
+        // does not, and the native and WASM builds must round alike (test_engine_tokens.cpp).
+        const float v = std::log(std::max(acc, 1e-10f)) * 0.43429448190325182f;
         out->data[static_cast<size_t>(m) * frames + t] = v;
         local_max = std::max(local_max, v);
       }

@@ -63,6 +63,16 @@ struct Builder {
   }
 };
 
+// A reordered conv kernel [C_out][9·C_in] as q8_0 rows (fast path), or empty.
+std::vector<BlockQ8_0> quantize_conv(const std::vector<float>& w, int c_out) {
+  if (c_out <= 0 || w.empty() || w.size() % static_cast<size_t>(c_out) != 0) return {};
+  const int64_t k = static_cast<int64_t>(w.size() / static_cast<size_t>(c_out));
+  if (k % kQuantBlock != 0) return {};
+  std::vector<BlockQ8_0> q(w.size() / kQuantBlock);
+  quantize_row_q8_0(w.data(), q.data(), static_cast<int64_t>(w.size()));
+  return q;
+}
+
 }  // namespace
 
 int audio_token_count(int mel_frames, int frames_per_chunk) {
@@ -87,6 +97,13 @@ bool build_model(Model* m, std::string* error) {
   e.conv3_w = b.conv("audio.conv2d3.weight");
   e.conv3_b = b.vec("audio.conv2d3.bias");
   e.conv_out = b.linear("audio.conv_out", false);
+  // Only for quantised models (their matrices already take the q8 path): an f32/f16 model's
+  // fast path stays f32 in the conv stem too.
+  if (e.conv_out.w.type == GgmlType::Q4_0 || e.conv_out.w.type == GgmlType::Q4_1 ||
+      e.conv_out.w.type == GgmlType::Q8_0) {
+    e.conv2_q8 = quantize_conv(e.conv2_w, e.channels);
+    e.conv3_q8 = quantize_conv(e.conv3_w, e.channels);
+  }
   for (int i = 0; i < a.encoder_layers; ++i) {
     const std::string p = "audio.layers." + std::to_string(i);
     EncoderLayer l;

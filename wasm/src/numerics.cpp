@@ -21,13 +21,38 @@ Numerics Numerics::from_flags(uint32_t flags) {
 
 namespace {
 
+// std::erf and std::tanh differ in the last bit between glibc (native build) and musl (WASM
+// build); expf is the same code in both (identical on 30 million arguments). So erfc and tanh are
+// built here from + - * / and expf only, and both builds round alike (test_engine_tokens.cpp).
+
+// erfc(z) for z >= 0: Numerical Recipes' Chebyshev fit, relative error below 1.2e-7 (well under
+// the float rounding of the GELU that uses it).
+inline float erfc_nonneg(float z) {
+  const float t = 1.0f / (1.0f + 0.5f * z);
+  const float p =
+      -1.26551223f +
+      t * (1.00002368f +
+           t * (0.37409196f +
+                t * (0.09678418f +
+                     t * (-0.18628806f +
+                          t * (0.27886807f +
+                               t * (-1.13520398f + t * (1.48851587f + t * (-0.82215223f + t * 0.17087277f))))))));
+  return t * std::exp(-z * z + p);
+}
+
+// tanh(u) = sign(u) · (1 - 2 / (e^{2|u|} + 1)).
+inline float tanh_expf(float u) {
+  const float a = 1.0f - 2.0f / (std::exp(2.0f * std::fabs(u)) + 1.0f);
+  return u < 0.0f ? -a : a;
+}
+
 // chatllm.cpp (ggml CPU) GELU: tanh approximation evaluated at fp16(x) and stored as fp16.
 const std::vector<uint16_t>& gelu_f16_table() {
   static const std::vector<uint16_t> table = [] {
     std::vector<uint16_t> t(65536);
     for (uint32_t i = 0; i < 65536; ++i) {
       const float x = fp16_to_f32(static_cast<uint16_t>(i));
-      const float y = 0.5f * x * (1.0f + std::tanh(0.7978845608f * x * (1.0f + 0.044715f * x * x)));
+      const float y = 0.5f * x * (1.0f + tanh_expf(0.7978845608f * x * (1.0f + 0.044715f * x * x)));
       t[i] = f32_to_fp16(y);
     }
     return t;
@@ -48,7 +73,13 @@ void gelu_inplace(float* x, int64_t n, bool tanh_f16) {
     }
     return;
   }
-  for (int64_t i = 0; i < n; ++i) x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * 0.70710678118654752f));
+  // 0.5·x·(1 + erf(x/√2)) = 0.5·x·(2 - erfc(x/√2)) for x >= 0, 0.5·x·erfc(|x|/√2) below 0 (no
+  // cancellation on the negative side).
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = x[i];
+    const float e = erfc_nonneg(std::fabs(v) * 0.70710678118654752f);
+    x[i] = v >= 0.0f ? 0.5f * v * (2.0f - e) : 0.5f * v * e;
+  }
 }
 
 void layer_norm(const float* x, const float* w, const float* b, float* y, int n, float eps) {
