@@ -6,15 +6,19 @@
 #include <cmath>
 #include <new>
 
+#include "attention.h"
+
 namespace qasr {
 
 bool KvCache::reserve(const Model& m, int capacity, std::string* error) {
   const TextConfig& t = m.file.text;
   kv_dim_ = t.num_kv_heads * t.head_dim;
+  head_dim_ = t.head_dim;
+  vt_stride_ = attention_pad(capacity);
   const size_t n = static_cast<size_t>(t.num_layers) * capacity * kv_dim_;
   try {
     k_.assign(n, 0.0f);
-    v_.assign(n, 0.0f);
+    v_.assign(static_cast<size_t>(t.num_layers) * kv_dim_ * vt_stride_, 0.0f);
   } catch (const std::bad_alloc&) {
     k_.clear();
     v_.clear();
@@ -24,6 +28,11 @@ bool KvCache::reserve(const Model& m, int capacity, std::string* error) {
   capacity_ = capacity;
   n_past_ = 0;
   return true;
+}
+
+void KvCache::put_v(int layer, int pos, const float* row) {
+  float* base = v_.data() + static_cast<size_t>(layer) * kv_dim_ * vt_stride_ + pos;
+  for (int c = 0; c < kv_dim_; ++c) base[static_cast<size_t>(c) * vt_stride_] = row[c];
 }
 
 void embed_tokens(const Model& m, const int* ids, int n, float* out) {
@@ -75,20 +84,20 @@ bool decoder_forward(const Model& m, float* x, int n, KvCache* cache, const Nume
         rope_neox(kh, hd, c, s);
       }
       std::copy_n(k.data() + static_cast<size_t>(i) * kvdim, kvdim, cache->k(layer, p0 + i));
-      std::copy_n(v.data() + static_cast<size_t>(i) * kvdim, kvdim, cache->v(layer, p0 + i));
+      cache->put_v(layer, p0 + i, v.data() + static_cast<size_t>(i) * kvdim);
     }
-    // Causal GQA attention: query head hh reads kv head hh / (nq / nkv).
+    // Causal GQA attention (query head hh reads kv head hh / (nq / nkv)), blocks of query rows;
+    // a block sees the keys up to its last row, each row its own causal prefix.
     const int group = nq / nkv;
-    pool->parallel_for(nq * n, [&](int task, int) {
-      const int hh = task % nq, i = task / nq;
-      const int g = hh / group, pos = p0 + i;
-      std::vector<float> scores(pos + 1);
-      const float* qi = q.data() + static_cast<size_t>(i) * qdim + hh * hd;
-      for (int j = 0; j <= pos; ++j) scores[j] = dot_f32(qi, cache->k(layer, j) + g * hd, hd) * scale;
-      softmax_inplace(scores.data(), pos + 1);
-      float* oi = att.data() + static_cast<size_t>(i) * qdim + hh * hd;
-      std::fill(oi, oi + hd, 0.0f);
-      for (int j = 0; j <= pos; ++j) axpy_f32(scores[j], cache->v(layer, j) + g * hd, oi, hd);
+    constexpr int kQueryBlock = 16;
+    const int n_blocks = (n + kQueryBlock - 1) / kQueryBlock;
+    pool->parallel_for(nq * n_blocks, [&](int task, int) {
+      thread_local std::vector<float> scratch;
+      const int hh = task % nq, g = hh / group;
+      const int i0 = (task / nq) * kQueryBlock, m_rows = std::min(kQueryBlock, n - i0);
+      const size_t off = static_cast<size_t>(i0) * qdim + hh * hd;
+      attend_head(q.data() + off, qdim, m_rows, cache->k(layer, 0) + g * hd, kvdim, cache->vt(layer, g),
+                  cache->vt_stride(), p0 + i0 + m_rows, hd, scale, p0 + i0, att.data() + off, qdim, &scratch);
     });
     matmul(l.o.w, att.data(), n, h.data(), nullptr, pool, nx.precision);
     for (size_t i = 0; i < rows * H; ++i) x[i] += h[i];

@@ -17,12 +17,19 @@ class KvCache {
   int n_past() const { return n_past_; }
   void advance(int n) { n_past_ += n; }
   void reset() { n_past_ = 0; }
+  // K rows [layer][pos][kv_dim].
   float* k(int layer, int pos) { return k_.data() + (static_cast<size_t>(layer) * capacity_ + pos) * kv_dim_; }
-  float* v(int layer, int pos) { return v_.data() + (static_cast<size_t>(layer) * capacity_ + pos) * kv_dim_; }
+  // V transposed for the attention GEMM (attention.h): per layer and kv head, head_dim rows of
+  // vt_stride() positions (capacity rounded up to 4), zero where nothing was written yet.
+  const float* vt(int layer, int kv_head) const {
+    return v_.data() + (static_cast<size_t>(layer) * kv_dim_ + static_cast<size_t>(kv_head) * head_dim_) * vt_stride_;
+  }
+  int vt_stride() const { return vt_stride_; }
+  void put_v(int layer, int pos, const float* row);  // row [kv_dim]
   size_t bytes() const { return (k_.size() + v_.size()) * sizeof(float); }
 
  private:
-  int capacity_ = 0, n_past_ = 0, kv_dim_ = 0;
+  int capacity_ = 0, n_past_ = 0, kv_dim_ = 0, head_dim_ = 0, vt_stride_ = 0;
   std::vector<float> k_, v_;
 };
 

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "attention.h"
+
 namespace qasr {
 namespace {
 
@@ -68,17 +70,18 @@ void windowed_attention(const float* q, const float* k, const float* v, float* o
   const int n_windows = (tokens + window - 1) / window;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   pool->parallel_for(n_windows * heads, [&](int task, int) {
+    thread_local std::vector<float> scratch, vt;
     const int win = task / heads, h = task % heads;
     const int w0 = win * window, w1 = std::min(tokens, w0 + window), n = w1 - w0;
-    std::vector<float> scores(n);
-    for (int i = 0; i < n; ++i) {
-      const float* qi = q + static_cast<size_t>(w0 + i) * d + h * hd;
-      for (int j = 0; j < n; ++j) scores[j] = dot_f32(qi, k + static_cast<size_t>(w0 + j) * d + h * hd, hd) * scale;
-      softmax_inplace(scores.data(), n);
-      float* oi = out + static_cast<size_t>(w0 + i) * d + h * hd;
-      std::fill(oi, oi + hd, 0.0f);
-      for (int j = 0; j < n; ++j) axpy_f32(scores[j], v + static_cast<size_t>(w0 + j) * d + h * hd, oi, hd);
+    // V of this head and window, transposed and zero-padded for the attention GEMM.
+    const int np = attention_pad(n);
+    vt.assign(static_cast<size_t>(hd) * np, 0.0f);
+    for (int j = 0; j < n; ++j) {
+      const float* vj = v + static_cast<size_t>(w0 + j) * d + h * hd;
+      for (int c = 0; c < hd; ++c) vt[static_cast<size_t>(c) * np + j] = vj[c];
     }
+    const size_t off = static_cast<size_t>(w0) * d + h * hd;
+    attend_head(q + off, d, n, k + off, d, vt.data(), np, n, hd, scale, -1, out + off, d, &scratch);
   });
 }
 

@@ -205,6 +205,16 @@ void gemm_f32_nt(const float* a, const float* b, float* c, int64_t m, int64_t n,
   matmul(w, a, m, c, nullptr, pool, MatmulPrecision::kF32);
 }
 
+void gemm_f32_nt_strided(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc,
+                         int64_t m, int64_t n, int64_t k) {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) {
+    for (int64_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
+    return;
+  }
+  fam::f32_gemm(b, ldb, n, a, lda, m, k, c, ldc);
+}
+
 void quantize_row_q8_0(const float* x, BlockQ8_0* y, int64_t n) { fam::quantize_row_q8_0(x, y, n); }
 
 float dot_f32(const float* a, const float* b, int64_t n) { return fam::dot_f32(a, b, n); }

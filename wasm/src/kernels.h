@@ -56,6 +56,12 @@ void gemm_f32_nt(const float* a, const float* b, float* c, int64_t m, int64_t n,
                  ThreadPool* pool);
 void gemm_f32_nt_ref(const float* a, const float* b, float* c, int64_t m, int64_t n, int64_t k);
 
+// C[i*ldc + j] = Σ_k A[i*lda + k] · B[j*ldb + k] for i < m, j < n (f32, strided, calling thread
+// only). Per element the summation order depends only on k (4 lanes, any k; no small-k special
+// case), so it is the same for any m, n and any offsets (attention.h relies on it).
+void gemm_f32_nt_strided(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc,
+                         int64_t m, int64_t n, int64_t k);
+
 // Name of the compiled kernel family, e.g. "wasm-simd128", "avx2", "scalar".
 const char* kernel_family();
 
