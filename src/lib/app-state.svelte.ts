@@ -300,6 +300,10 @@ export class AppState {
   get shownTranscript(): Transcript | null {
     return this.selected?.shown ?? null;
   }
+  /** Runs can add word timestamps: the aligner is loaded, or (one model at a time) a stored one is swapped in. */
+  get wordTimestampsAvailable(): boolean {
+    return this.aligner !== null || this.models.runSwap() !== null;
+  }
   get transcriptIsAnalysis(): boolean {
     return this.selected?.isAnalysis ?? false;
   }
@@ -346,6 +350,7 @@ export class AppState {
       loadParts: (kind, name, totalBytes, parts) => this.loadStoredModel(kind, name, totalBytes, parts),
       loadFile: (file) => this.loadModel(file),
       unload: (kind) => this.unloadModel(kind),
+      swapParts: (free, kind, name, totalBytes, parts, opts) => this.swapStoredModel(free, kind, name, totalBytes, parts, opts),
       describeError,
     });
   }
@@ -493,6 +498,8 @@ export class AppState {
       wordTimestamps: this.options.wordTimestamps,
       itn: this.options.itn,
       traditional: this.options.traditional,
+      // One model at a time: the run swaps to the stored aligner for the word times, and back.
+      swap: !analyseOnly && this.options.wordTimestamps ? (this.models.runSwap() ?? undefined) : undefined,
     };
     try {
       const result = await ctl.run(
@@ -535,7 +542,7 @@ export class AppState {
         item.showingPrevious = previous !== null;
         for (const [k, v] of previousEdits) item.edits.set(k, v);
       }
-      item.progress = { ...(item.progress ?? { ratio: 0 }), stage: cancelled ? 'cancelled' : 'error', etaSec: undefined };
+      item.progress = { ...(item.progress ?? { ratio: 0 }), stage: cancelled ? 'cancelled' : 'error', etaSec: undefined, phase: undefined };
       item.status = cancelled ? 'cancelled' : 'error';
       if (cancelled) {
         this.#stopQueue = true;
@@ -712,6 +719,52 @@ export class AppState {
       this.#syncModels();
       throw e;
     } finally {
+      if (this.#modelAbort === abort) {
+        this.#modelAbort = null;
+        this.modelLoad = null;
+      }
+    }
+  }
+
+  /**
+   * A run's model swap when one model fits at a time (see ModelManager.runSwap): frees `free`, then loads
+   * stored parts into the slot of `kind`, while the queue is busy. The engine never holds both; the load
+   * shows in the Models card like any other, and its Cancel (or the run's `signal`) stops it.
+   */
+  async swapStoredModel(
+    free: ModelKind, kind: ModelKind, name: string, totalBytes: number, parts: AsyncIterable<Uint8Array>,
+    opts: { signal?: AbortSignal; onProgress?: (ratio: number) => void } = {},
+  ): Promise<LoadedModel> {
+    const ctl = this.#ctl();
+    if (!ctl.loadModelParts || !ctl.unloadModel) throw new Error('This engine cannot swap stored models');
+    const abort = new AbortController();
+    const onOuterAbort = () => abort.abort();
+    if (opts.signal?.aborted) abort.abort();
+    opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
+    this.#modelAbort = abort;
+    this.modelLoad = { fileName: name, bytes: totalBytes, ratio: 0 };
+    try {
+      await ctl.unloadModel(free);
+      if (free === 'asr') this.model = null;
+      else this.aligner = null;
+      const loaded = await ctl.loadModelParts(
+        kind,
+        name,
+        totalBytes,
+        parts,
+        (ratio) => {
+          if (this.modelLoad && this.#modelAbort === abort) this.modelLoad.ratio = clamp01(ratio);
+          opts.onProgress?.(clamp01(ratio));
+        },
+        abort.signal,
+      );
+      this.#setLoaded(loaded);
+      return loaded;
+    } catch (e) {
+      this.#syncModels();
+      throw e;
+    } finally {
+      opts.signal?.removeEventListener('abort', onOuterAbort);
       if (this.#modelAbort === abort) {
         this.#modelAbort = null;
         this.modelLoad = null;

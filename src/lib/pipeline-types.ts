@@ -25,6 +25,12 @@ export interface Progress {
   speed?: number;
   etaSec?: number;
   message?: string;
+  /**
+   * Only in a two-pass run (one model at a time, see `ModelSwap`): 'recognising' while the recogniser
+   * works through the chunks, 'aligning' while the aligner adds word times to them. `ratio`, the audio
+   * position, speed and ETA then belong to that pass alone.
+   */
+  phase?: 'recognising' | 'aligning';
 }
 
 /**
@@ -49,6 +55,10 @@ export interface TranscriptChunk {
   /** Word/character timings from the ForcedAligner, when it ran (text stage applied). */
   tokens?: TimedToken[];
   error?: string;
+  /** Two-pass run: the text is in, its word times come in the second pass (chunk-level times until then). */
+  wordsPending?: boolean;
+  /** Why this chunk has no word times although they were asked for (it keeps its chunk-level times). */
+  wordsError?: string;
   timings?: { mel_ms: number; encoder_ms: number; prefill_ms: number; decode_ms: number; decode_tokens: number };
 }
 
@@ -73,6 +83,23 @@ export interface PipelineOptions {
   itn?: boolean;
   /** Chinese in Traditional characters with Taiwan phrasing (OpenCC s2twp; default false). */
   traditional?: boolean;
+  /**
+   * The device holds one model at a time (models/memory.ts): with word timestamps on and no aligner
+   * loaded, the run recognises every chunk first, then swaps the engine to the aligner through this,
+   * aligns the chunks, and swaps back.
+   */
+  swap?: ModelSwap;
+}
+
+/**
+ * Swaps the engine between the recogniser and the aligner, never holding both (the model manager
+ * implements it with the stored models). Each call frees the loaded model before loading the other.
+ */
+export interface ModelSwap {
+  /** Frees the recogniser, then loads the aligner. Rejects when the aligner can't be loaded. */
+  toAligner(opts?: { signal?: AbortSignal; onProgress?: (ratio: number) => void }): Promise<void>;
+  /** Frees the aligner, then loads the recogniser back. */
+  toRecogniser(opts?: { signal?: AbortSignal; onProgress?: (ratio: number) => void }): Promise<void>;
 }
 
 export interface PipelineEvents {

@@ -7,7 +7,7 @@ import type { Engine } from './engine';
 import type { DecodeOptions, DecodeResult, MediaDecoder } from './media';
 import { MediaDecodeError } from './media-protocol';
 import { TranscriptionController, type WindowingOptions } from './pipeline';
-import type { Progress, TranscriptChunk } from './pipeline-types';
+import type { ModelSwap, Progress, TranscriptChunk } from './pipeline-types';
 import type { DetectOptions, VadDetectResult, VoiceActivityDetector } from './vad';
 
 const SR = 16000;
@@ -115,7 +115,42 @@ class FakeVad {
 
 class FakeEngine {
   seen: { start: number; ok: boolean; length: number }[] = [];
+  /** What the engine holds, and every load / unload / request in order (two-pass tests). */
+  loaded = new Set<string>(['asr']);
+  log: string[] = [];
+  maxLoaded = 1;
+  /** Recognised text of a chunk: one word (default) or three (for word timestamps). */
+  words = false;
+  /** The aligner throws on these calls (0-based). */
+  alignFailsOn = new Set<number>();
+  /** The PCM each align() got. */
+  aligned: Float32Array[] = [];
   constructor(private readonly bursts: [number, number][], private readonly chunkDelayMs = 0) {}
+  async loadModelParts(kind: string, _total: number, parts: AsyncIterable<Uint8Array>, onProgress?: (r: number) => void, signal?: AbortSignal) {
+    for await (const _part of parts) onProgress?.(1);
+    if (signal?.aborted) throw new DOMException('Aborted', 'AbortError');
+    this.loaded.add(kind);
+    this.maxLoaded = Math.max(this.maxLoaded, this.loaded.size);
+    this.log.push(`load ${kind}`);
+    return { kind, classify_num: 5000, timestamp_segment_ms: 80 };
+  }
+  async unloadModel(kind: string) {
+    this.loaded.delete(kind);
+    this.log.push(`unload ${kind}`);
+  }
+  async align(units: string[], opts: { pcm?: Float32Array; signal?: AbortSignal } = {}) {
+    if (opts.signal?.aborted) throw new DOMException('Cancelled', 'AbortError');
+    if (!this.loaded.has('aligner')) throw new Error('no aligner loaded');
+    const call = this.aligned.length;
+    this.aligned.push(opts.pcm!);
+    this.log.push('align');
+    if (this.chunkDelayMs) await new Promise((r) => setTimeout(r, this.chunkDelayMs));
+    if (this.alignFailsOn.has(call)) throw new Error('aligner exploded');
+    return {
+      start_ms: units.map((_, i) => i * 100), end_ms: units.map((_, i) => i * 100 + 80),
+      classes: [], audio_tokens: 0, input_tokens: 0, timings: { encoder_ms: 0, decoder_ms: 0 },
+    };
+  }
   start() {
     return Promise.resolve({ variant: 'st' as const, threads: 1, kernels: 'scalar', crossOriginIsolated: false });
   }
@@ -123,9 +158,11 @@ class FakeEngine {
     if (opts.signal?.aborted) throw new DOMException('Transcription cancelled', 'AbortError');
     if (this.chunkDelayMs) await new Promise((r) => setTimeout(r, this.chunkDelayMs));
     if (opts.signal?.aborted) throw new DOMException('Transcription cancelled', 'AbortError');
+    if (!this.loaded.has('asr')) throw new Error('no recogniser loaded');
+    this.log.push('transcribe');
     opts.onText?.('x');
     return {
-      language: 'English', text: `n${pcm.length}`, raw: '', tokens: [], audio_tokens: 0, prompt_tokens: 0, audio_sec: pcm.length / SR,
+      language: 'English', text: this.words ? `n${pcm.length} alpha beta` : `n${pcm.length}`, raw: '', tokens: [], audio_tokens: 0, prompt_tokens: 0, audio_sec: pcm.length / SR,
       stopped_by_repetition_guard: false, timings: { mel_ms: 0, encoder_ms: 0, prefill_ms: 0, decode_ms: 0, decode_tokens: 0 },
     };
   }
@@ -294,5 +331,198 @@ describe('windowed pipeline', () => {
     });
     // A window is asked for only when ≤ maxQueuedSec (240) of planned audio waits, plus one window.
     expect(Math.max(...seen)).toBeLessThanOrEqual(240 + 120 + 60 + 30);
+  });
+});
+
+/** The model manager's side of a two-pass run, on the fake engine: free one model, then load the other. */
+function fakeSwap(ctl: TranscriptionController, failAligner = false): ModelSwap & { calls: string[] } {
+  async function* parts() {
+    yield new Uint8Array(4);
+  }
+  const calls: string[] = [];
+  return {
+    calls,
+    async toAligner(o = {}) {
+      calls.push('toAligner');
+      await ctl.unloadModel('asr');
+      if (failAligner) throw new Error('The stored copy is damaged');
+      await ctl.loadModelParts('aligner', 'aligner', 4, parts(), o.onProgress ?? (() => {}), o.signal);
+    },
+    async toRecogniser(o = {}) {
+      calls.push('toRecogniser');
+      await ctl.unloadModel('aligner');
+      await ctl.loadModelParts('asr', 'fake', 4, parts(), o.onProgress ?? (() => {}), o.signal);
+    },
+  };
+}
+
+const OPTS = { language: '', context: '', wordTimestamps: true };
+
+function twoPassSetup(durationSec: number, windowing: Partial<WindowingOptions> = SMALL, chunkDelayMs = 0, failAligner = false) {
+  const s = setup({ durationSec }, windowing, chunkDelayMs);
+  s.engine.words = true;
+  const swap = fakeSwap(s.ctl, failAligner);
+  /** Every chunk state the UI was sent, in order. */
+  const updates: TranscriptChunk[] = [];
+  const progress: Progress[] = [];
+  const events = {
+    onChunkUpdate: (c: TranscriptChunk) => updates.push(structuredClone(c)),
+    onProgress: (p: Progress) => progress.push(p),
+  };
+  return { ...s, swap, updates, progress, events };
+}
+
+/** The chunk's audio as the recording has it (what pass 1 gave the recogniser). */
+function expectChunkAudio(pcm: Float32Array, c: TranscriptChunk, bursts: [number, number][]) {
+  const a = Math.floor(c.start * SR);
+  expect(Math.abs(pcm.length - (Math.ceil(c.end * SR) - a))).toBeLessThanOrEqual(1);
+  for (let j = 0; j < pcm.length; j += 97) expect(pcm[j]).toBe(Math.fround(sampleAt(a + j, bursts)));
+}
+
+describe('two passes when one model fits at a time', () => {
+  it('recognises every chunk, swaps to the aligner, aligns each chunk in order, swaps back; never both models', async () => {
+    const { ctl, engine, bursts, swap, updates, progress, events } = twoPassSetup(400);
+    const t = await ctl.run(new Blob(['x']), 'a.mp3', { ...OPTS, swap }, events);
+    const done = t.chunks.filter((c) => c.status === 'done');
+    expect(done.length).toBeGreaterThan(5);
+    // The order: all recognition, then the swap, all alignment, then back.
+    const n = done.length;
+    expect(engine.log).toEqual([
+      ...Array(t.chunks.length).fill('transcribe'), 'unload asr', 'load aligner', ...Array(n).fill('align'), 'unload aligner', 'load asr',
+    ]);
+    expect(engine.maxLoaded).toBe(1);
+    expect(swap.calls).toEqual(['toAligner', 'toRecogniser']);
+    expect(ctl.loadedModel).not.toBeNull();
+    expect(ctl.loadedAligner).toBeNull();
+    // The aligner got each chunk's own audio (kept from pass 1: this file is well within the budget).
+    for (let i = 0; i < n; i++) expectChunkAudio(engine.aligned[i], done[i], bursts);
+    // Progress: the recognising pass, then the aligner's load, then the aligning pass, each with its own percent.
+    const phases = progress.map((p) => `${p.stage}/${p.phase ?? ''}`).filter((x, i, a) => x !== a[i - 1] && !x.startsWith('decoding') && !x.startsWith('vad'));
+    expect(phases).toEqual(['transcribing/recognising', 'loading-model/aligning', 'transcribing/aligning', 'loading-model/recognising', 'done/']);
+    const aligning = progress.filter((p) => p.phase === 'aligning' && p.stage === 'transcribing');
+    for (let i = 1; i < aligning.length; i++) expect(aligning[i].ratio).toBeGreaterThanOrEqual(aligning[i - 1].ratio);
+    expect(aligning[0].ratio).toBeLessThan(0.2);
+    expect(aligning[aligning.length - 1].ratio).toBe(1);
+    // Chunk-level times first (marked pending), then replaced by the word times.
+    for (const c of done) {
+      const mine = updates.filter((u) => u.index === c.index && u.status === 'done');
+      const first = mine[0];
+      expect(first.wordsPending).toBe(true);
+      expect(first.tokens).toEqual([{ text: first.text, start: c.start, end: c.end }]);
+      const last = mine[mine.length - 1];
+      expect(last.wordsPending).toBeUndefined();
+      expect(last.text).toBe(first.text);
+      expect(last.tokens!.map((k) => k.text).join('')).toBe(first.text);
+      expect(last.tokens).toHaveLength(3);
+      expect(last.tokens![1].start).toBeCloseTo(c.start + 0.1, 6);
+      expect(last.tokens![2].end).toBeCloseTo(c.start + 0.28, 6);
+      expect(c).toMatchObject({ tokens: last.tokens, text: first.text });
+      expect(c.wordsPending).toBeUndefined();
+      expect(c.wordsError).toBeUndefined();
+    }
+  });
+
+  it('past the PCM budget, pass 2 decodes the chunks again in shared windows, never the whole file', async () => {
+    const { ctl, engine, media, bursts, swap, events } = twoPassSetup(900, { ...SMALL, keepPcmBytes: 0 });
+    const t = await ctl.run(new Blob(['x']), 'long.mp3', { ...OPTS, swap }, events);
+    const done = t.chunks.filter((c) => c.status === 'done');
+    expect(engine.maxLoaded).toBe(1);
+    expect(engine.aligned).toHaveLength(done.length);
+    for (let i = 0; i < done.length; i++) expectChunkAudio(engine.aligned[i], done[i], bursts);
+    const pass1 = media.calls.findIndex((c, i) => i > 0 && c.startSec < media.calls[i - 1].startSec);
+    const again = media.calls.slice(pass1);
+    expect(again.length).toBeGreaterThan(1);
+    expect(again.length).toBeLessThan(done.length / 3);
+    expect(media.maxPcm).toBeLessThanOrEqual(120 * SR);
+  });
+
+  it('cancel in pass 1: the recogniser stays, finished chunks keep their text with chunk-level times', async () => {
+    const { ctl, engine, swap, updates, events } = twoPassSetup(600, SMALL, 2);
+    const abort = new AbortController();
+    let done = 0;
+    const run = ctl.run(new Blob(['x']), 'a.mp3', { ...OPTS, swap }, {
+      ...events,
+      onChunkUpdate: (c) => {
+        events.onChunkUpdate(c);
+        if (c.status === 'done' && c.wordsPending && ++done === 3) abort.abort();
+      },
+    }, abort.signal);
+    await expect(run).rejects.toMatchObject({ name: 'AbortError' });
+    expect(swap.calls).toEqual([]);
+    expect(engine.log.filter((l) => l !== 'transcribe')).toEqual([]);
+    expect(ctl.loadedModel).not.toBeNull();
+    const last = new Map(updates.map((u) => [u.index, u]));
+    const kept = [...last.values()].filter((u) => u.status === 'done');
+    expect(kept.length).toBeGreaterThanOrEqual(3);
+    for (const u of kept) {
+      expect(u.text).toMatch(/^n\d+ alpha beta$/);
+      expect(u.tokens).toHaveLength(1);
+      expect(u.wordsPending).toBeUndefined();
+    }
+  });
+
+  it('cancel in pass 2: aligned chunks keep their words, the rest their text, and the recogniser is loaded back', async () => {
+    const { ctl, engine, swap, updates, events } = twoPassSetup(400, SMALL, 2);
+    const abort = new AbortController();
+    let aligned = 0;
+    const run = ctl.run(new Blob(['x']), 'a.mp3', { ...OPTS, swap }, {
+      ...events,
+      onChunkUpdate: (c) => {
+        events.onChunkUpdate(c);
+        if (c.status === 'done' && !c.wordsPending && (c.tokens?.length ?? 0) === 3 && ++aligned === 2) abort.abort();
+      },
+    }, abort.signal);
+    await expect(run).rejects.toMatchObject({ name: 'AbortError' });
+    expect(engine.log.filter((l) => l === 'align')).toHaveLength(2);
+    expect(engine.log.slice(-2)).toEqual(['unload aligner', 'load asr']);
+    expect(engine.maxLoaded).toBe(1);
+    expect(ctl.loadedModel).not.toBeNull();
+    expect(ctl.loadedAligner).toBeNull();
+    const last = [...new Map(updates.map((u) => [u.index, u])).values()].filter((u) => u.status === 'done');
+    expect(last.length).toBeGreaterThan(4);
+    expect(last.filter((u) => u.tokens!.length === 3)).toHaveLength(2);
+    for (const u of last) {
+      expect(u.text).toMatch(/^n\d+ alpha beta$/);
+      expect(u.wordsPending).toBeUndefined();
+    }
+  });
+
+  it('an aligner error on one chunk keeps that chunk\'s text and chunk-level times, with a notice', async () => {
+    const { ctl, engine, swap, events } = twoPassSetup(400);
+    engine.alignFailsOn.add(1);
+    const t = await ctl.run(new Blob(['x']), 'a.mp3', { ...OPTS, swap }, events);
+    const done = t.chunks.filter((c) => c.status === 'done');
+    expect(done[1].wordsError).toBe('aligner exploded');
+    expect(done[1].tokens).toEqual([{ text: done[1].text, start: done[1].start, end: done[1].end }]);
+    expect(done[1].text).toMatch(/^n\d+ alpha beta$/);
+    for (const c of [done[0], ...done.slice(2)]) {
+      expect(c.tokens).toHaveLength(3);
+      expect(c.wordsError).toBeUndefined();
+    }
+    expect(ctl.loadedModel).not.toBeNull();
+  });
+
+  it('an aligner that cannot be loaded: every chunk keeps its text, says why, and the recogniser comes back', async () => {
+    const { ctl, engine, swap, events } = twoPassSetup(300, SMALL, 0, true);
+    const t = await ctl.run(new Blob(['x']), 'a.mp3', { ...OPTS, swap }, events);
+    const done = t.chunks.filter((c) => c.status === 'done');
+    expect(done.length).toBeGreaterThan(2);
+    for (const c of done) {
+      expect(c.tokens).toHaveLength(1);
+      expect(c.wordsPending).toBeUndefined();
+      expect(c.wordsError).toMatch(/aligner could not be loaded: The stored copy is damaged/);
+    }
+    expect(engine.log.slice(-2)).toEqual(['unload aligner', 'load asr']);
+    expect(engine.maxLoaded).toBe(1);
+  });
+
+  it('one pass, as before, without word timestamps or without a swap', async () => {
+    for (const options of [{ ...OPTS, wordTimestamps: false }, OPTS]) {
+      const { ctl, engine, swap, events } = twoPassSetup(200);
+      const t = await ctl.run(new Blob(['x']), 'a.mp3', { ...options, ...(options.wordTimestamps ? {} : { swap }) }, events);
+      expect(swap.calls).toEqual([]);
+      expect(engine.log.every((l) => l === 'transcribe')).toBe(true);
+      expect(t.chunks.every((c) => c.wordsPending === undefined)).toBe(true);
+    }
   });
 });

@@ -8,12 +8,19 @@
 // decoder runs ahead of the engine by at most `maxQueuedSec` of queued speech. A 3-hour file thus
 // holds one window (~38 MB of float32), a ~1 min carry and ≤ 20 min of queued chunks, never the
 // 690 MB of the whole recording.
+//
+// Two passes when the device holds one model at a time (`PipelineOptions.swap`) and word timestamps
+// are wanted: pass 1 recognises every chunk with only the recogniser loaded (chunk-level times, each
+// chunk marked `wordsPending`); then the engine is swapped to the aligner and pass 2 aligns the chunks
+// in order, with their audio kept from pass 1 within `keepPcmBytes` or decoded again window by window;
+// then the recogniser is loaded back at once (the next file, the live microphone and the Transcribe
+// button all need it).
 import { planChunks, quietestPointFromPcm } from './chunker';
 import { Engine } from './engine';
 import type { ModelInfo } from './engine-binding';
 import { MediaDecoder, type MediaInfo } from './media';
 import { sniffModelKind, type ModelKind } from './model-file';
-import type { PipelineEvents, PipelineOptions, Progress, TimedToken, Transcript, TranscriptChunk } from './pipeline-types';
+import type { ModelSwap, PipelineEvents, PipelineOptions, Progress, TimedToken, Transcript, TranscriptChunk } from './pipeline-types';
 import { applyTextStage } from './text/text-stage';
 import { alignerUnits, attachTimes } from './text/units';
 import { VoiceActivityDetector } from './vad';
@@ -43,6 +50,9 @@ export interface WindowingOptions {
   shortfallSec: number;
   /** Decoded audio this much shorter than the container's duration is reported as missing. */
   truncatedSec: number;
+  /** Two-pass runs: chunk PCM kept for the aligner up to this many bytes (64 MB ≈ 17 min); chunks
+   *  past it are decoded again in pass 2, in windows of at most `windowSec`. */
+  keepPcmBytes: number;
 }
 
 export const WINDOWING_DEFAULTS: Readonly<WindowingOptions> = Object.freeze({
@@ -54,6 +64,7 @@ export const WINDOWING_DEFAULTS: Readonly<WindowingOptions> = Object.freeze({
   maxQueuedSec: 1200,
   shortfallSec: 0.5,
   truncatedSec: 1,
+  keepPcmBytes: 64 * 1024 * 1024,
 });
 
 export interface PipelineDeps {
@@ -194,6 +205,11 @@ export class TranscriptionController {
     const SR = SAMPLE_RATE;
     const progress = (p: Progress) => events.onProgress?.(p);
     const transcribe = !options.analyseOnly && this.loadedModel !== null;
+    // One model at a time: recognise everything, then swap to the aligner for the word times.
+    const twoPass = transcribe && options.wordTimestamps !== false && options.swap !== undefined && this.loadedAligner === null;
+    /** Two-pass runs: what pass 2 needs of each chunk with text (its raw text, its PCM within budget). */
+    const pending = new Map<number, { raw: string; pcm?: Float32Array }>();
+    let keptBytes = 0;
     const transcript: Transcript = {
       fileName: name,
       durationSec: 0,
@@ -240,6 +256,7 @@ export class TranscriptionController {
         stage: 'transcribing', ratio: done / total, audioDoneSec: done, audioTotalSec: total,
         chunkIndex: runningChunk?.chunk.index ?? Math.max(0, transcript.chunks.length - 1), chunkCount: transcript.chunks.length, speed,
         etaSec: rate ? (total - done) / rate : undefined,
+        ...(twoPass && { phase: 'recognising' as const }),
       });
     };
     /** Decoding / VAD progress while nothing is being transcribed yet (ratio over the whole recording). */
@@ -457,6 +474,12 @@ export class TranscriptionController {
         chunk.status = 'running';
         events.onChunkUpdate?.(chunk);
         let lastStreamUpdate = performance.now();
+        // transcribe() transfers the PCM to the worker: pass 2 gets a copy, while the budget lasts.
+        let keep: Float32Array | undefined;
+        if (twoPass && keptBytes + pcm.byteLength <= w.keepPcmBytes) {
+          keep = pcm.slice();
+          keptBytes += keep.byteLength;
+        }
         try {
           const r = await this.engine.transcribe(pcm, {
             language: options.language || undefined,
@@ -477,10 +500,15 @@ export class TranscriptionController {
           chunk.language = r.language;
           chunk.timings = r.timings;
           if (r.text.trim()) {
-            const tokens = await this.timedText(r.text, chunk, options, signal);
+            const tokens = await this.timedText(r.text, chunk, options, signal, !twoPass);
             chunk.tokens = tokens;
             chunk.text = tokens.map((t) => t.text).join('');
             chunk.status = 'done';
+            if (twoPass) {
+              chunk.wordsPending = true;
+              pending.set(chunk.index, { raw: r.text, pcm: keep });
+              keep = undefined;
+            }
           } else {
             chunk.text = '';
             chunk.status = 'no-speech';
@@ -497,6 +525,8 @@ export class TranscriptionController {
           }
           chunk.status = 'error';
           chunk.error = (e as Error).message;
+        } finally {
+          if (keep) keptBytes -= keep.byteLength;
         }
         runningChunk = null;
         finishedUntilSec = Math.max(finishedUntilSec, chunk.end);
@@ -519,8 +549,18 @@ export class TranscriptionController {
     );
     const consumer = transcribe ? guard(consume()) : Promise.resolve();
     await Promise.all([producer, consumer]);
-    if (firstError !== undefined) throw firstError;
-    throwIfAborted(signal);
+    try {
+      if (firstError !== undefined) throw firstError;
+      throwIfAborted(signal);
+      if (twoPass && pending.size > 0) await this.#alignPass(file, name, transcript, pending, options, options.swap!, events, signal);
+    } finally {
+      // Cancelled or failed before its turn: the chunk keeps its text with chunk-level times.
+      for (const c of transcript.chunks) {
+        if (!c.wordsPending) continue;
+        delete c.wordsPending;
+        events.onChunkUpdate?.(c);
+      }
+    }
 
     const spoken = transcript.chunks.filter((c) => c.status !== 'error' || c.error !== notice);
     if (!transcribe || spoken.length === 0) {
@@ -541,20 +581,129 @@ export class TranscriptionController {
   }
 
   /**
-   * Per-chunk text stage: align the raw recognised text (ForcedAligner, when loaded), offset the
-   * times by the chunk start, then ITN / Traditional / words, keeping the timings. Without the
-   * aligner the chunk is one timed token. The aligner's range (400 s) is far above the chunk
-   * limit (30 s), so a chunk never exceeds it.
+   * Pass 2 of a two-pass run: swaps the engine to the aligner (the recogniser is freed first), gives
+   * each pending chunk its word times in order, then swaps back to the recogniser, whatever happened.
+   * A chunk's audio is the copy kept in pass 1, or is decoded again: consecutive chunks share one
+   * decoded window of at most `windowSec`, dropped when the next one is needed. A chunk the aligner
+   * (or the decoder) fails on keeps its text and chunk-level times, with `wordsError` saying why.
    */
-  private async timedText(text: string, chunk: TranscriptChunk, options: PipelineOptions, signal?: AbortSignal): Promise<TimedToken[]> {
+  async #alignPass(
+    file: File | Blob, name: string, transcript: Transcript, pending: Map<number, { raw: string; pcm?: Float32Array }>,
+    options: PipelineOptions, swap: ModelSwap, events: PipelineEvents, signal: AbortSignal,
+  ): Promise<void> {
+    const SR = SAMPLE_RATE;
+    const w = this.windowing;
+    const progress = (p: Progress) => events.onProgress?.(p);
+    const chunks = transcript.chunks.filter((c) => pending.has(c.index));
+    const total = Math.max(transcript.durationSec, chunks[chunks.length - 1].end, 1e-6);
+    const failAll = (why: string) => {
+      for (const c of chunks) {
+        if (!c.wordsPending) continue;
+        delete c.wordsPending;
+        c.wordsError = why;
+        events.onChunkUpdate?.(c);
+      }
+    };
+
+    progress({ stage: 'loading-model', phase: 'aligning', ratio: 0 });
+    try {
+      try {
+        await swap.toAligner({ signal, onProgress: (ratio) => progress({ stage: 'loading-model', phase: 'aligning', ratio }) });
+        if (!this.loadedAligner) throw new Error('the aligner was not loaded');
+      } catch (e) {
+        if (signal.aborted) throw new DOMException('Cancelled', 'AbortError');
+        failAll(`the word-timestamp aligner could not be loaded: ${(e as Error).message || String(e)}`);
+        return;
+      }
+
+      const t0 = performance.now();
+      let doneSec = 0;     // position in the recording up to which every chunk is aligned
+      let alignedSec = 0;  // audio of the aligned chunks, and the time they took (the speed)
+      let alignMs = 0;
+      const report = (index: number) => {
+        const elapsedSec = (performance.now() - t0) / 1000;
+        const rate = doneSec > 0 && elapsedSec > 0.5 ? doneSec / elapsedSec : undefined;
+        progress({
+          stage: 'transcribing', phase: 'aligning', ratio: Math.min(1, doneSec / total), audioDoneSec: doneSec, audioTotalSec: total,
+          chunkIndex: index, chunkCount: transcript.chunks.length,
+          speed: alignedSec > 0 ? alignedSec / (alignMs / 1000) : undefined,
+          etaSec: rate ? (total - doneSec) / rate : undefined,
+        });
+      };
+
+      let window: { start: number; until: number; pcm: Float32Array } | null = null;
+      for (let k = 0; k < chunks.length; k++) {
+        throwIfAborted(signal);
+        const chunk = chunks[k];
+        const entry = pending.get(chunk.index)!;
+        pending.delete(chunk.index);
+        report(chunk.index);
+        const chunkT0 = performance.now();
+        try {
+          let pcm = entry.pcm;
+          entry.pcm = undefined;
+          if (!pcm) {
+            const a = Math.floor(chunk.start * SR);
+            const b = Math.ceil(chunk.end * SR);
+            if (!window || a < window.start || b > window.until) {
+              window = null;
+              // This chunk and the next ones without a kept copy, within one window.
+              let until = b;
+              for (let j = k + 1; j < chunks.length && chunks[j].end - chunk.start <= w.windowSec; j++) {
+                if (!pending.get(chunks[j].index)?.pcm) until = Math.ceil(chunks[j].end * SR);
+              }
+              const r = await this.media.decode(file, {
+                name, signal, range: { startSec: a / SR, durationSec: (until - a) / SR, preRollSec: w.preRollSec },
+              });
+              window = { start: a, until, pcm: r.pcm };
+            }
+            // A copy: align() hands its PCM over to the worker.
+            pcm = window.pcm.slice(a - window.start, b - window.start);
+            if (pcm.length === 0) throw new Error('its audio could not be decoded again');
+          }
+          const tokens = await this.timedText(entry.raw, chunk, options, signal, true, pcm);
+          chunk.tokens = tokens;
+          chunk.text = tokens.map((t) => t.text).join('');
+          delete chunk.wordsError;
+          alignedSec += chunk.end - chunk.start;
+          alignMs += performance.now() - chunkT0;
+        } catch (e) {
+          if (isAbort(e) || signal.aborted) throw isAbort(e) ? e : new DOMException('Cancelled', 'AbortError');
+          chunk.wordsError = (e as Error).message || String(e);
+        }
+        delete chunk.wordsPending;
+        doneSec = chunk.end;
+        events.onChunkUpdate?.(chunk);
+      }
+      doneSec = total;
+      report(transcript.chunks.length - 1);
+    } finally {
+      // Also after a cancel or a failed aligner load (the recogniser may be gone already).
+      progress({ stage: 'loading-model', phase: 'recognising', ratio: 0 });
+      try {
+        await swap.toRecogniser({ onProgress: (ratio) => progress({ stage: 'loading-model', phase: 'recognising', ratio }) });
+      } catch {
+        /* the model manager says why; the transcript is complete either way */
+      }
+    }
+  }
+
+  /**
+   * Per-chunk text stage: align the raw recognised text (ForcedAligner, when loaded and `align`), offset
+   * the times by the chunk start, then ITN / Traditional / words, keeping the timings. Without the
+   * aligner the chunk is one timed token. The aligner's range (400 s) is far above the chunk
+   * limit (30 s), so a chunk never exceeds it. `pcm` is the chunk's audio (default: the engine's last
+   * transcribed chunk).
+   */
+  private async timedText(text: string, chunk: TranscriptChunk, options: PipelineOptions, signal?: AbortSignal, align = true, pcm?: Float32Array): Promise<TimedToken[]> {
     const span = { start: chunk.start, end: chunk.end };
     let tokens: TimedToken[] = [{ text, start: span.start, end: span.end }];
     const aligner = this.loadedAligner;
-    if (aligner && options.wordTimestamps !== false) {
+    if (align && aligner && options.wordTimestamps !== false) {
       const maxSec = (aligner.info.classify_num * aligner.info.timestamp_segment_ms) / 1000;
       if (chunk.end - chunk.start > maxSec) throw new Error(`A chunk of ${(chunk.end - chunk.start).toFixed(1)} s exceeds the aligner's ${maxSec} s`);
       const units = alignerUnits(text);
-      const aligned = await this.engine.align(units.map((u) => u.unit), { signal });
+      const aligned = await this.engine.align(units.map((u) => u.unit), { signal, pcm });
       const times = aligned.start_ms.map((s, i) => ({ start: chunk.start + s / 1000, end: chunk.start + aligned.end_ms[i] / 1000 }));
       tokens = attachTimes(text, units, times, span);
     }

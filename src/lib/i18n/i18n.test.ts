@@ -42,6 +42,12 @@ describe('render', () => {
     expect(render(en['queue.count'], { count: 3 })).toBe('3 files');
     expect(render(en['progress.chunkOf'], { n: 2, count: 5 })).toBe('Chunk 2 of 5');
     expect(render(zhTW['queue.count'], { count: 3 })).toBe('3 個檔案');
+    expect(render(en['models.languageCount'], { count: 1 })).toBe('1 language');
+    expect(render(en['models.languageCount'], { count: 30 })).toBe('30 languages');
+    expect(render(en['models.firstRunBody'], { name: 'Qwen3-ASR 0.6B (q4_0)', size: '539 MB' })).toMatch(
+      /^Qwen3-ASR 0\.6B \(q4_0\): 539 MB, downloaded once and kept in this browser\. /,
+    );
+    expect(render(zhCN['models.progress'], { pct: 40, done: '10.6 MB', total: '26.6 MB' })).toBe('40% · 10.6 MB / 26.6 MB');
   });
 
   it('leaves unknown placeholders visible', () => {

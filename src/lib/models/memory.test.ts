@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BUNDLED_MANIFEST } from './manifest';
-import { decideMemory, GiB, MEMORY, memoryBudget, PROMPT_POSITIONS, readDeviceMemory, workingSetBytes } from './memory';
+import { decideMemory, GiB, MEMORY, memoryBudget, PROMPT_POSITIONS, readDeviceMemory, readOneAtATime, workingSetBytes } from './memory';
 
 const byId = Object.fromEntries(BUNDLED_MANIFEST.models.map((e) => [e.id, e]));
 const asr06 = { name: 'Qwen3-ASR 0.6B', bytes: byId['qwen3-asr-0.6b-q4_0'].bytes };
@@ -60,6 +60,21 @@ describe('memory policy', () => {
     expect(memoryBudget({ mobile: true }).bytes).toBe(MEMORY.mobileFallbackBytes);
     expect(decideMemory(asr06, aligner, { mobile: true }).plan).toBe('one-at-a-time');
     expect(decideMemory(asr06, null, { jsHeapSizeLimit: 0.5 * GiB }).plan).toBe('too-big');
+  });
+
+  it('one model at a time when the page address asks for it (?memory=one-at-a-time), never more than fits', () => {
+    expect(readOneAtATime('https://x.test/?memory=one-at-a-time')).toBe(true);
+    expect(readOneAtATime('https://x.test/?models=http://m/&memory=one-at-a-time#top')).toBe(true);
+    expect(readOneAtATime('https://x.test/?memory=both')).toBe(false);
+    expect(readOneAtATime('https://x.test/')).toBe(false);
+    expect(readOneAtATime(undefined)).toBe(false);
+    expect(readDeviceMemory('https://x.test/?memory=one-at-a-time').oneAtATime).toBe(true);
+    const d = decideMemory(asr06, aligner, { deviceMemoryGB: 8, oneAtATime: true });
+    expect(d.plan).toBe('one-at-a-time');
+    expect(d.explanation).toMatch(/page address asks for one model at a time/);
+    // Nothing to swap with a recogniser alone, and a model too big stays too big.
+    expect(decideMemory(asr06, null, { deviceMemoryGB: 8, oneAtATime: true }).plan).toBe('both-resident');
+    expect(decideMemory(asr17, aligner, { deviceMemoryGB: 2, oneAtATime: true }).plan).toBe('too-big');
   });
 
   it('reads what the browser exposes, whatever is missing', () => {

@@ -2,6 +2,10 @@
 // a model too big to load at all. Weights stay in the engine's WASM heap (the file's bytes); each request
 // adds a working set (KV cache for the prompt, encoder activations, decoder scratch). All the numbers are
 // in MEMORY below; the decision is a pure function of them and of what the browser tells about the device.
+//
+// One model at a time can also be asked for, to save memory or to test that plan on any machine: add
+// `?memory=one-at-a-time` to the page address (read by `readDeviceMemory`, applied by `decideMemory`). It
+// only ever lowers the plan: a model too big for the device stays too big.
 
 export const GiB = 1024 ** 3;
 export const MiB = 1024 ** 2;
@@ -50,7 +54,13 @@ export interface DeviceMemoryInput {
   jsHeapSizeLimit?: number;
   /** A phone or tablet (when deviceMemory is not exposed, a smaller budget is assumed). */
   mobile?: boolean;
+  /** The page address asks for one model at a time (`?memory=one-at-a-time`). */
+  oneAtATime?: boolean;
 }
+
+/** The query parameter that asks for one model at a time, and its value. */
+export const MEMORY_PARAM = 'memory';
+export const ONE_AT_A_TIME = 'one-at-a-time';
 
 export interface MemoryDecision {
   plan: MemoryPlan;
@@ -119,6 +129,9 @@ export function decideMemory(asr: ModelMemoryInput, aligner: ModelMemoryInput | 
   } else if (oneBytes > limit) {
     plan = 'too-big';
     explanation = `${biggest.name} needs about ${gb(biggest.peakBytes)} while transcribing (${gb(biggest.weightsBytes)} of weights + ${gb(biggest.workingBytes)} per chunk), but ${budget.source} (about ${gb(limit)} for this page). The browser would probably close the tab, so it is not loaded automatically; a smaller model is the safer choice.`;
+  } else if (aligner && device.oneAtATime) {
+    plan = 'one-at-a-time';
+    explanation = `The page address asks for one model at a time (?${MEMORY_PARAM}=${ONE_AT_A_TIME}), so only one is kept loaded at a time (about ${gb(oneBytes)} at the peak): word timestamps are added after the whole file is recognised.`;
   } else if (!aligner || bothBytes <= limit) {
     plan = 'both-resident';
     explanation = aligner
@@ -126,13 +139,13 @@ export function decideMemory(asr: ModelMemoryInput, aligner: ModelMemoryInput | 
       : `${asr.name} fits: about ${gb(oneBytes)} at the peak, within ${gb(limit)} (${budget.source}).`;
   } else {
     plan = 'one-at-a-time';
-    explanation = `Both models together would need about ${gb(bothBytes)}, more than the ${gb(limit)} available (${budget.source}), so only one is kept loaded at a time (about ${gb(oneBytes)} at the peak): using one unloads the other.`;
+    explanation = `Both models together would need about ${gb(bothBytes)}, more than the ${gb(limit)} available (${budget.source}), so only one is kept loaded at a time (about ${gb(oneBytes)} at the peak): word timestamps are added after the whole file is recognised.`;
   }
   return { plan, budgetBytes: limit, budgetSource: budget.source, bothBytes, oneBytes, models: list, explanation };
 }
 
-/** What the browser says about this device (every field may be missing). */
-export function readDeviceMemory(): DeviceMemoryInput {
+/** What the browser says about this device (every field may be missing), and the page address's `?memory=`. */
+export function readDeviceMemory(href: string | undefined = globalThis.location?.href): DeviceMemoryInput {
   const nav = (globalThis.navigator ?? {}) as Navigator & { deviceMemory?: number; userAgentData?: { mobile?: boolean } };
   const perf = (globalThis.performance ?? {}) as Performance & { memory?: { jsHeapSizeLimit?: number } };
   const ua = typeof nav.userAgent === 'string' ? nav.userAgent : '';
@@ -140,5 +153,16 @@ export function readDeviceMemory(): DeviceMemoryInput {
     deviceMemoryGB: typeof nav.deviceMemory === 'number' ? nav.deviceMemory : undefined,
     jsHeapSizeLimit: typeof perf.memory?.jsHeapSizeLimit === 'number' ? perf.memory.jsHeapSizeLimit : undefined,
     mobile: nav.userAgentData?.mobile ?? /Android|iPhone|iPad|iPod|Mobile/i.test(ua),
+    oneAtATime: readOneAtATime(href),
   };
+}
+
+/** True when the page address has `?memory=one-at-a-time`. */
+export function readOneAtATime(href: string | undefined): boolean {
+  if (!href) return false;
+  try {
+    return new URL(href).searchParams.get(MEMORY_PARAM) === ONE_AT_A_TIME;
+  } catch {
+    return false;
+  }
 }

@@ -2,8 +2,9 @@
 // download in progress, loading a stored model into the engine, a model file from this computer, storage
 // use and persistence, and errors with a Retry. The engine side goes through a host (the app state), so
 // the app's `model` / `aligner` always say what the engine really holds.
-import type { ModelKind } from '../model-file';
+import { sniffModelKind, type ModelKind } from '../model-file';
 import type { LoadedModel } from '../app-state.svelte';
+import type { ModelSwap } from '../pipeline-types';
 import { downloadModel, DownloadError, formatSize, type DownloadProgress } from './download';
 import {
   BUNDLED_MANIFEST,
@@ -41,6 +42,14 @@ export interface ModelHost {
   /** Loads a local file (the app shows its own error); null when it failed or was cancelled. */
   loadFile(file: File): Promise<LoadedModel | null>;
   unload(kind: ModelKind): Promise<void>;
+  /**
+   * During a run (one model at a time): frees the model of `free`, then loads stored parts into the slot
+   * of `kind`; not refused for the run being busy. Throws with the engine's message.
+   */
+  swapParts(
+    free: ModelKind, kind: ModelKind, name: string, totalBytes: number, parts: AsyncIterable<Uint8Array>,
+    opts: { signal?: AbortSignal; onProgress?: (ratio: number) => void },
+  ): Promise<LoadedModel>;
   /** The app's wording of an error. */
   describeError(e: unknown): string;
 }
@@ -114,6 +123,8 @@ export class ModelManager {
   #host: ModelHost;
   #downloadAbort: AbortController | null = null;
   #initStarted = false;
+  /** The stored aligner used last (a run swaps it in when one model fits at a time). */
+  #lastAligner: string | null = null;
 
   constructor(host: ModelHost) {
     this.#host = host;
@@ -286,6 +297,7 @@ export class ModelManager {
     } catch {
       remembered = {};
     }
+    this.#lastAligner = remembered.aligner ?? this.#lastAligner;
     for (const kind of ['asr', 'aligner'] as const) {
       if (this.#host.loaded(kind) || this.#host.busy || this.#host.loadingModel) continue;
       let id = remembered[kind] ?? null;
@@ -408,6 +420,7 @@ export class ModelManager {
       if (!check.ok) throw new StoreError(`The stored copy can't be used: ${check.reason}.`, 'inconsistent');
       const loaded = await this.#host.loadParts(kind, name, record.bytes, readParts(id));
       this.active[kind] = { id, name: loaded.name };
+      if (kind === 'aligner') this.#lastAligner = id;
       this.#rememberActive();
     } catch (e) {
       if (e instanceof StoreError) {
@@ -443,6 +456,7 @@ export class ModelManager {
   async addLocalFile(file: File): Promise<void> {
     if (this.#host.busy || this.#host.loadingModel || this.loading) return;
     this.notice = '';
+    await this.#makeRoomFor(file);
     const loaded = await this.#host.loadFile(file);
     if (!loaded) return;
     const kind = loaded.info.kind;
@@ -470,6 +484,7 @@ export class ModelManager {
         });
       }
       this.active[kind] = { id, name: loaded.name };
+      if (kind === 'aligner') this.#lastAligner = id;
       this.#rememberActive();
       if (this.persisted !== true) this.persisted = await requestPersistence();
     } catch (e) {
@@ -483,6 +498,83 @@ export class ModelManager {
       await this.refresh().catch(() => undefined);
       void this.refreshStorage();
     }
+  }
+
+  /** Under the one-at-a-time plan, a model file from this computer first frees the other kind, as `use()` does. */
+  async #makeRoomFor(file: File): Promise<void> {
+    let kind: ModelKind;
+    try {
+      kind = await sniffModelKind(file);
+    } catch {
+      return; // not a model: loading it fails with the app's message, and the loaded models stay
+    }
+    const other: ModelKind = kind === 'asr' ? 'aligner' : 'asr';
+    const otherLoaded = this.#host.loaded(other);
+    if (!otherLoaded) return;
+    const self = { bytes: file.size, name: file.name };
+    const d = decideMemory(
+      kind === 'asr' ? this.#memoryInput('asr', self)! : this.#memoryInput('asr')!,
+      kind === 'aligner' ? this.#memoryInput('aligner', self) : this.#memoryInput('aligner'),
+      this.device,
+    );
+    if (d.plan !== 'one-at-a-time') return;
+    await this.#host.unload(other);
+    this.active[other] = null;
+    this.notice = `${otherLoaded.name} was unloaded to make room: ${d.explanation}`;
+  }
+
+  /**
+   * What a run needs to add word timestamps when only one model fits at a time (see `ModelSwap`): swapping
+   * the engine from the recogniser in use to the stored aligner (the one used last, else the recommended
+   * one, else any) and back. Null when both fit, an aligner is loaded anyway, none is stored, or the
+   * recogniser could not be loaded back (a file from this computer that was not kept).
+   */
+  runSwap(): ModelSwap | null {
+    if (this.memory?.plan !== 'one-at-a-time' || this.#host.loaded('aligner')) return null;
+    const asr = this.active.asr ? { ...this.active.asr } : null; // a copy: the swap changes `active`
+    const asrRecord = asr ? this.records[asr.id] : undefined;
+    if (!asr || !asrRecord?.complete || this.#host.loaded('asr')?.name !== asr.name) return null;
+    const usable = (id: string | null | undefined) => {
+      const row = id ? this.rows.find((r) => r.id === id) : undefined;
+      return row && row.kind === 'aligner' && row.record?.complete && !row.memoryWarning ? row : undefined;
+    };
+    const aligner =
+      usable(this.#lastAligner) ?? usable(this.defaultEntry('aligner')?.id) ?? this.rows.find((r) => usable(r.id));
+    if (!aligner?.record) return null;
+    const alignerBytes = aligner.record.bytes;
+    const swapTo = async (kind: ModelKind, id: string, name: string, bytes: number, opts: { signal?: AbortSignal; onProgress?: (ratio: number) => void } = {}) => {
+      const other: ModelKind = kind === 'asr' ? 'aligner' : 'asr';
+      if (this.#host.loaded(kind)?.name === name && !this.#host.loaded(other)) {
+        this.active[kind] = { id, name }; // already there (e.g. a swap that stopped before freeing it)
+        return;
+      }
+      this.loading = { id };
+      try {
+        const check = await checkStored(id);
+        if (!check.ok) throw new StoreError(`The stored copy can't be used: ${check.reason}.`, 'inconsistent');
+        this.active[other] = null;
+        const loaded = await this.#host.swapParts(other, kind, name, bytes, readParts(id), opts);
+        this.active[kind] = { id, name: loaded.name };
+      } finally {
+        this.loading = null;
+      }
+    };
+    return {
+      // The choice remembered for the next visit stays the recogniser: the swap is part of a run.
+      toAligner: (opts) => swapTo('aligner', aligner.id, aligner.displayName, alignerBytes, opts),
+      toRecogniser: async (opts) => {
+        try {
+          await swapTo('asr', asr.id, asr.name, asrRecord.bytes, opts);
+        } catch (e) {
+          this.error = {
+            id: asr.id,
+            message: `Couldn't load ${asr.name} back after the word timestamps: ${this.#host.describeError(e)}`,
+            retry: () => void this.use(asr.id),
+          };
+          throw e;
+        }
+      },
+    };
   }
 
   retry(): void {
