@@ -1,7 +1,9 @@
 // npm run bench: one 20 s chunk with 100 forced decode tokens plus the ForcedAligner over the same
 // chunk, on full-size random-weight models (exact shapes of the published q4_0 files), in:
 //   Chromium WASM threaded (1 and 2 threads), Chromium WASM single-thread, native AVX2 (1 and 2).
-// Prints a table and writes bench/latest.json with ratios measured in this one run.
+// Prints a table and writes bench/latest.json with ratios measured in this one run. Then the JS heap a
+// model load from IndexedDB adds (bench/model-load-memory.ts). `--only=load-memory` runs only that step
+// and updates its fields in bench/latest.json.
 import { spawn, spawnSync } from 'node:child_process';
 import { createReadStream, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -9,11 +11,15 @@ import { join } from 'node:path';
 import { chromium } from '@playwright/test';
 import { ensureModel } from '../tools/model-gen/index';
 import { makeFixtures } from '../tools/make-fixtures.mjs';
+import { measureModelLoadMemory, type ModelLoadMemory } from './model-load-memory';
 
 const ROOT = join(import.meta.dirname, '..');
 const AUDIO_SEC = 20;
 const DECODE_TOKENS = 100;
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const JS_HEAP_TARGET_BYTES = 64 * 1024 * 1024;
+const ONLY = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+if (ONLY && ONLY !== 'load-memory') throw new Error(`unknown --only=${ONLY} (known: load-memory)`);
 
 interface Run {
   name: string;
@@ -144,15 +150,26 @@ self.onmessage = async (e) => {
   } catch (err) { self.postMessage({ error: String(err && err.stack || err) }); }
 };`;
 
+// The built app (dist/) served by `vite preview` with the COOP/COEP headers; resolves once it answers.
+async function startPreview(): Promise<{ url: string; close: () => void }> {
+  // vite's own script (not `npx vite`), so that kill() reaches the server itself.
+  const preview = spawn(process.execPath, [join(ROOT, 'node_modules/vite/bin/vite.js'), 'preview', '--host', '127.0.0.1', '--port', '4179', '--strictPort'], { cwd: ROOT, stdio: 'ignore' });
+  preview.on('exit', (code) => { if (code) log(`vite preview exited with ${code} (port 4179 in use?)`); });
+  const url = 'http://127.0.0.1:4179/';
+  for (let i = 0; ; i++) {
+    try { if ((await fetch(url)).ok) break; } catch (e) { if (i > 100) { preview.kill(); throw e; } }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return { url, close: () => preview.kill() };
+}
+
 async function runWasm(p: Awaited<ReturnType<typeof prepare>>): Promise<Run[]> {
   const models = await serveModels(join(ROOT, '.cache/models'));
-  const preview = spawn('npx', ['vite', 'preview', '--host', '127.0.0.1', '--port', '4179', '--strictPort'], { cwd: ROOT, stdio: 'ignore' });
+  const preview = await startPreview();
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   try {
     const page = await browser.newPage();
-    for (let i = 0; ; i++) {
-      try { await page.goto('http://127.0.0.1:4179/'); break; } catch (e) { if (i > 50) throw e; await new Promise((r) => setTimeout(r, 200)); }
-    }
+    await page.goto(preview.url);
     const runs: Run[] = [];
     for (const [variant, threads] of [['mt', 2], ['mt', 1], ['st', 1]] as const) {
       log(`Chromium WASM ${variant} ${threads}t…`);
@@ -175,9 +192,44 @@ async function runWasm(p: Awaited<ReturnType<typeof prepare>>): Promise<Run[]> {
     return runs;
   } finally {
     await browser.close();
-    preview.kill();
+    preview.close();
     models.close();
   }
+}
+
+// Issue 5: the JS heap added at peak while the full-0.6b model loads from IndexedDB (page + engine worker).
+async function runLoadMemory(asr: string): Promise<ModelLoadMemory> {
+  const preview = await startPreview();
+  try {
+    return await measureModelLoadMemory({ appUrl: preview.url, modelPath: asr, chromiumArgs: CHROMIUM_ARGS, log });
+  } finally {
+    preview.close();
+  }
+}
+
+const mb = (b: number) => (b / 2 ** 20).toFixed(1);
+function loadMemoryFields(m: ModelLoadMemory) {
+  return {
+    peak_js_heap_bytes: m.peak_js_heap_bytes,
+    js_heap_target_bytes: JS_HEAP_TARGET_BYTES,
+    load_memory: { baseline_js_heap_bytes: m.baseline_js_heap_bytes, load_ms: m.load_ms, model_file_bytes: m.model_file_bytes, peak_by_realm: m.peak_by_realm, samples: m.samples },
+  };
+}
+function printLoadMemory(m: ModelLoadMemory) {
+  const ok = m.peak_js_heap_bytes < JS_HEAP_TARGET_BYTES ? '✓' : '✗';
+  console.log(` peak_js_heap_bytes        ${mb(m.peak_js_heap_bytes)} MiB ${ok} (target < ${mb(JS_HEAP_TARGET_BYTES)} MiB; JS heap added loading the ${mb(m.model_file_bytes)} MiB full-0.6b from IndexedDB in ${(m.load_ms / 1000).toFixed(1)} s, page + workers, baseline ${mb(m.baseline_js_heap_bytes)} MiB)`);
+}
+
+if (ONLY === 'load-memory') {
+  const m = await runLoadMemory(await ensureModel('full-0.6b', { seed: 1 }));
+  const path = join(ROOT, 'bench/latest.json');
+  let previous: Record<string, unknown> = {};
+  try { previous = JSON.parse(readFileSync(path, 'utf8')); } catch { /* first run */ }
+  writeFileSync(path, JSON.stringify({ ...previous, ...loadMemoryFields(m), load_memory_date: new Date().toISOString() }, null, 2) + '\n');
+  console.log('');
+  printLoadMemory(m);
+  console.log('\n wrote bench/latest.json');
+  process.exit(0);
 }
 
 const total = (r: Run) => r.asr_ms + r.align_ms;
@@ -187,6 +239,8 @@ const p = await prepare();
 const native2 = runNative(p, 2);
 const native1 = runNative(p, 1);
 const [wasm2, wasm1, wasmSt] = await runWasm(p);
+log('model load memory (full-0.6b from IndexedDB)…');
+const loadMemory = await runLoadMemory(p.asr);
 // Bytes of weights one decode step reads (every decoder matrix + lm_head), as the engine reports.
 const decodeBytes = wasm2.info!.memory.decode_weight_bytes;
 
@@ -213,6 +267,7 @@ const result = {
   decode_tokens_per_s: wasm2.long!.timings.decode_tokens / (wasm2.long!.timings.decode_ms / 1000),
   targets: { rtf_wasm_2t: 0.5, wasm_over_native_2t: 1.6, thread_scaling_wasm: 1.7, decode_bandwidth_fraction: 0.6 },
   runs: Object.fromEntries([wasm2, wasm1, wasmSt, native2, native1].map((r) => [r.name, stages(r)])),
+  ...loadMemoryFields(loadMemory),
 };
 writeFileSync(join(ROOT, 'bench/latest.json'), JSON.stringify(result, null, 2) + '\n');
 
@@ -226,4 +281,5 @@ console.log(` thread_scaling_wasm       ${result.thread_scaling_wasm.toFixed(3)}
 console.log(` decode_bandwidth_fraction ${result.decode_bandwidth_fraction.toFixed(3)}   (target ≥ 0.6; WASM bandwidth ${wasm2.bandwidth_gbs.toFixed(1)} GB/s)`);
 console.log(`\n 30 s chunk, WASM 2t: load ${result.load_ms!.toFixed(0)} ms, encoder ${result.encoder_ms.toFixed(0)} ms, prefill ${result.prefill_tokens_per_s.toFixed(0)} tok/s, decode ${result.decode_tokens_per_s.toFixed(1)} tok/s`);
 console.log(` peak WASM heap ${(result.peak_wasm_heap_bytes! / 2 ** 20).toFixed(0)} MB = file + ${result.peak_heap_over_file_mb.toFixed(0)} MB (target ≤ file + 350 MB)`);
+printLoadMemory(loadMemory);
 console.log('\n wrote bench/latest.json');

@@ -41,6 +41,16 @@ function yieldToEvents(): Promise<void> {
   });
 }
 
+/**
+ * Frees a transferred part once it is copied into the WASM heap (detaching it releases its memory now).
+ * Left as garbage, the parts of a model load piled up to ~224 MB in this worker before a GC ran: the worker
+ * allocates almost nothing else, so nothing prompts one (issue 5, bench/model-load-memory.ts).
+ */
+function releaseBuffer(part: Uint8Array): void {
+  const buffer = part.buffer as ArrayBuffer & { transfer?: (length: number) => ArrayBuffer };
+  if (buffer instanceof ArrayBuffer && typeof buffer.transfer === 'function') buffer.transfer(0);
+}
+
 function requireBinding(): EngineBinding {
   if (!binding) throw new EngineError('The engine is not started');
   return binding;
@@ -96,6 +106,7 @@ const api: EngineWorkerApi = {
     const load = loads.get(slot);
     if (!load) throw new EngineError('No model load in progress');
     load.write(part);
+    releaseBuffer(part);
   },
 
   async finishModel(slot) {
