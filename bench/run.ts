@@ -154,13 +154,14 @@ self.onmessage = async (e) => {
 async function startPreview(): Promise<{ url: string; close: () => void }> {
   // vite's own script (not `npx vite`), so that kill() reaches the server itself.
   const preview = spawn(process.execPath, [join(ROOT, 'node_modules/vite/bin/vite.js'), 'preview', '--host', '127.0.0.1', '--port', '4179', '--strictPort'], { cwd: ROOT, stdio: 'ignore' });
-  preview.on('exit', (code) => { if (code) log(`vite preview exited with ${code} (port 4179 in use?)`); });
+  let closing = false;
+  preview.on('exit', (code) => { if (code && !closing) log(`vite preview exited with ${code} (port 4179 in use?)`); });
   const url = 'http://127.0.0.1:4179/';
   for (let i = 0; ; i++) {
     try { if ((await fetch(url)).ok) break; } catch (e) { if (i > 100) { preview.kill(); throw e; } }
     await new Promise((r) => setTimeout(r, 200));
   }
-  return { url, close: () => preview.kill() };
+  return { url, close: () => { closing = true; preview.kill(); } };
 }
 
 async function runWasm(p: Awaited<ReturnType<typeof prepare>>): Promise<Run[]> {
