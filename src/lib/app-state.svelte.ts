@@ -695,24 +695,31 @@ export class AppState {
    * model manager shows it with a Retry); the slot then holds what the engine really has.
    */
   async loadStoredModel(kind: ModelKind, name: string, totalBytes: number, parts: AsyncIterable<Uint8Array>): Promise<LoadedModel> {
-    const ctl = this.#ctl();
-    if (!ctl.loadModelParts) throw new Error('This engine cannot load stored models');
     if (this.busy || this.modelLoad || this.live.busy) throw new Error('Wait for the current work to finish');
-    const abort = new AbortController();
+    return this.#trackedLoad(new AbortController(), undefined, async (ctl, abort, onRatio) => {
+      if (!ctl.loadModelParts) throw new Error('This engine cannot load stored models');
+      return ctl.loadModelParts(kind, name, totalBytes, parts, onRatio, abort.signal);
+    }, name, totalBytes);
+  }
+
+  /**
+   * Runs one model load shown in the Models card (`modelLoad`, cancellable through `abort`): the
+   * progress, the loaded slot on success, the engine's real slots on failure.
+   */
+  async #trackedLoad(
+    abort: AbortController, onProgress: ((ratio: number) => void) | undefined,
+    load: (ctl: Controller, abort: AbortController, onRatio: (ratio: number) => void) => Promise<LoadedModel>,
+    name: string, totalBytes: number,
+  ): Promise<LoadedModel> {
+    const ctl = this.#ctl();
     this.#modelAbort = abort;
     this.modelLoad = { fileName: name, bytes: totalBytes, ratio: 0 };
     if (this.error?.source === 'model') this.error = null;
     try {
-      const loaded = await ctl.loadModelParts(
-        kind,
-        name,
-        totalBytes,
-        parts,
-        (ratio) => {
-          if (this.modelLoad && this.#modelAbort === abort) this.modelLoad.ratio = clamp01(ratio);
-        },
-        abort.signal,
-      );
+      const loaded = await load(ctl, abort, (ratio) => {
+        if (this.modelLoad && this.#modelAbort === abort) this.modelLoad.ratio = clamp01(ratio);
+        onProgress?.(clamp01(ratio));
+      });
       this.#setLoaded(loaded);
       return loaded;
     } catch (e) {
@@ -735,40 +742,20 @@ export class AppState {
     free: ModelKind, kind: ModelKind, name: string, totalBytes: number, parts: AsyncIterable<Uint8Array>,
     opts: { signal?: AbortSignal; onProgress?: (ratio: number) => void } = {},
   ): Promise<LoadedModel> {
-    const ctl = this.#ctl();
-    if (!ctl.loadModelParts || !ctl.unloadModel) throw new Error('This engine cannot swap stored models');
     const abort = new AbortController();
     const onOuterAbort = () => abort.abort();
     if (opts.signal?.aborted) abort.abort();
     opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
-    this.#modelAbort = abort;
-    this.modelLoad = { fileName: name, bytes: totalBytes, ratio: 0 };
     try {
-      await ctl.unloadModel(free);
-      if (free === 'asr') this.model = null;
-      else this.aligner = null;
-      const loaded = await ctl.loadModelParts(
-        kind,
-        name,
-        totalBytes,
-        parts,
-        (ratio) => {
-          if (this.modelLoad && this.#modelAbort === abort) this.modelLoad.ratio = clamp01(ratio);
-          opts.onProgress?.(clamp01(ratio));
-        },
-        abort.signal,
-      );
-      this.#setLoaded(loaded);
-      return loaded;
-    } catch (e) {
-      this.#syncModels();
-      throw e;
+      return await this.#trackedLoad(abort, opts.onProgress, async (ctl, ab, onRatio) => {
+        if (!ctl.loadModelParts || !ctl.unloadModel) throw new Error('This engine cannot swap stored models');
+        await ctl.unloadModel(free);
+        if (free === 'asr') this.model = null;
+        else this.aligner = null;
+        return ctl.loadModelParts(kind, name, totalBytes, parts, onRatio, ab.signal);
+      }, name, totalBytes);
     } finally {
       opts.signal?.removeEventListener('abort', onOuterAbort);
-      if (this.#modelAbort === abort) {
-        this.#modelAbort = null;
-        this.modelLoad = null;
-      }
     }
   }
 
