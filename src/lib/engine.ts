@@ -20,7 +20,12 @@ export class Engine {
       this.worker = new Worker(new URL('../../workers/engine.worker.ts', import.meta.url), { type: 'module' });
       this.api = Comlink.wrap<EngineWorkerApi>(this.worker);
       this.statusPromise = this.api.init(this.initOptions);
-      this.statusPromise.catch(() => { this.statusPromise = null; });
+      // A failed start frees its worker, so a retry does not leave one behind.
+      const worker = this.worker;
+      this.statusPromise.catch(() => {
+        worker.terminate();
+        if (this.worker === worker) this.dispose();
+      });
     }
     return this.statusPromise;
   }
