@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { fixturePath, TINY_ALIGNER, TINY_ASR } from './fixtures';
+import { expectWordTimesInSegments, type ExportedSegment } from './word-times';
 
 async function download(page: Page, testId: string): Promise<string> {
   const [d] = await Promise.all([page.waitForEvent('download'), page.getByTestId(testId).click()]);
@@ -71,23 +72,9 @@ test('one model at a time: recognition, then word timestamps, with both models n
   await expect(page.locator('[data-testid="chunk"][data-words]')).toHaveCount(0);
 
   const json = JSON.parse(await download(page, 'export-json'));
-  const spoken = json.segments as { start: number; end: number; text: string; words?: { text: string; start: number; end: number }[] }[];
+  const spoken = json.segments as ExportedSegment[];
   test.skip(spoken.length === 0, 'the random model produced no text for this file');
-  let prev = -1;
-  let wordLevel = 0;
-  for (const seg of spoken) {
-    expect(seg.words, 'word timings from the aligner').toBeDefined();
-    expect(seg.words!.map((w) => w.text).join('').replace(/\s+/g, '')).toBe(seg.text.replace(/\s+/g, ''));
-    // Chunk-level times would be one "word" spanning the whole chunk.
-    if (seg.words!.length > 1 || seg.words![0].start > seg.start + 1e-3 || seg.words![0].end < seg.end - 1e-3) wordLevel++;
-    for (const w of seg.words!) {
-      expect(w.start).toBeGreaterThanOrEqual(seg.start - 1e-3);
-      expect(w.end).toBeLessThanOrEqual(seg.end + 1e-3);
-      expect(w.end).toBeGreaterThanOrEqual(w.start);
-      expect(w.start).toBeGreaterThanOrEqual(prev - 1e-3);
-      prev = w.start;
-    }
-  }
+  const wordLevel = expectWordTimesInSegments(spoken);
   expect(wordLevel, 'segments with word-level times').toBe(spoken.length);
 
   const chunkBounds = spoken.map((s) => [s.start, s.end]);

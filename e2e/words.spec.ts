@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
 import { fixturePath, TINY_ALIGNER, TINY_ASR } from './fixtures';
+import { expectWordTimesInSegments, type ExportedSegment } from './word-times';
 
 async function download(page: Page, testId: string): Promise<string> {
   const [d] = await Promise.all([page.waitForEvent('download'), page.getByTestId(testId).click()]);
@@ -30,20 +31,9 @@ test('ASR + aligner: SRT, VTT and JSON validate, with times inside the chunk bou
   await expect(page.getByTestId('stage')).toHaveText(/^Done/, { timeout: 120_000 });
 
   const json = JSON.parse(await download(page, 'export-json'));
-  const spoken = json.segments as { start: number; end: number; text: string; words?: { text: string; start: number; end: number }[] }[];
+  const spoken = json.segments as ExportedSegment[];
   test.skip(spoken.length === 0, 'the random model produced no text for this file');
-  let prev = -1;
-  for (const seg of spoken) {
-    expect(seg.words, 'word timings from the aligner').toBeDefined();
-    expect(seg.words!.map((w) => w.text).join('').replace(/\s+/g, '')).toBe(seg.text.replace(/\s+/g, ''));
-    for (const w of seg.words!) {
-      expect(w.start).toBeGreaterThanOrEqual(seg.start - 1e-3);
-      expect(w.end).toBeLessThanOrEqual(seg.end + 1e-3);
-      expect(w.end).toBeGreaterThanOrEqual(w.start);
-      expect(w.start).toBeGreaterThanOrEqual(prev - 1e-3);
-      prev = w.start;
-    }
-  }
+  expectWordTimesInSegments(spoken);
   const chunkBounds = spoken.map((s) => [s.start, s.end]);
   const inChunk = (c: { start: number; end: number }) => chunkBounds.some(([a, b]) => c.start >= a - 1e-3 && c.end <= b + 1.0);
   for (const [id, sep] of [['export-srt', ','], ['export-vtt', '.']] as const) {
