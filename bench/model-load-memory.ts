@@ -26,10 +26,10 @@
 // The bytes pass through two realms: the page holds each 32 MiB part as an ArrayBuffer only between
 // Blob.arrayBuffer() resolving and its transfer to the worker (same task); the engine worker holds it until
 // it is copied into the WASM heap (workers/engine.worker.ts then detaches it, freeing it at once).
-import { createReadStream, readFileSync, statSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type CDPSession } from '@playwright/test';
+import { serveFiles } from './file-server';
 
 export interface ModelLoadMemory {
   /** Peak JS heap added during the load, summed over realms at the same sample time. */
@@ -72,22 +72,8 @@ function benchManifest(bytes: number, sha256: string) {
 
 /** Serves the manifest and the model under its published file name (CORS + CORP for the isolated page). */
 function serveModel(modelPath: string, fileName: string, manifest: unknown): Promise<{ url: string; close: () => void }> {
-  const manifestJson = JSON.stringify(manifest);
-  const size = statSync(modelPath).size;
-  const server = createServer((req, res) => {
-    const headers = { 'Access-Control-Allow-Origin': '*', 'Access-Control-Allow-Headers': '*', 'Cross-Origin-Resource-Policy': 'cross-origin' };
-    const path = (req.url ?? '/').split('?')[0];
-    if (req.method === 'OPTIONS') res.writeHead(204, headers).end();
-    else if (path === '/manifest.json') res.writeHead(200, { ...headers, 'Content-Type': 'application/json' }).end(manifestJson);
-    else if (path === `/${fileName}`) {
-      res.writeHead(200, { ...headers, 'Content-Type': 'application/octet-stream', 'Content-Length': size });
-      createReadStream(modelPath).pipe(res);
-    } else res.writeHead(404, headers).end();
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => {
-    const a = server.address() as { port: number };
-    resolve({ url: `http://127.0.0.1:${a.port}/`, close: () => server.close() });
-  }));
+  const json = JSON.stringify(manifest);
+  return serveFiles((path) => (path === '/manifest.json' ? { json } : path === `/${fileName}` ? { file: modelPath } : null));
 }
 
 interface HeapUsage { usedSize: number; backingStorageSize?: number }

@@ -5,10 +5,10 @@
 // model load from IndexedDB adds (bench/model-load-memory.ts). `--only=load-memory` runs only that step
 // and updates its fields in bench/latest.json.
 import { spawn, spawnSync } from 'node:child_process';
-import { createReadStream, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from '@playwright/test';
+import { serveFiles } from './file-server';
 import { ensureModel } from '../tools/model-gen/index';
 import { makeFixtures } from '../tools/make-fixtures.mjs';
 import { measureModelLoadMemory, type ModelLoadMemory } from './model-load-memory';
@@ -67,20 +67,7 @@ function runNative(p: Awaited<ReturnType<typeof prepare>>, threads: number): Run
 
 // Serves the generated models to the page (CORS + CORP so the isolated page may fetch them).
 function serveModels(dir: string): Promise<{ url: string; close: () => void }> {
-  const server = createServer((req, res) => {
-    const file = join(dir, decodeURIComponent((req.url ?? '/').split('?')[0]).replace(/^\/+/, ''));
-    try {
-      const size = statSync(file).size;
-      res.writeHead(200, { 'Content-Length': size, 'Access-Control-Allow-Origin': '*', 'Cross-Origin-Resource-Policy': 'cross-origin' });
-      createReadStream(file).pipe(res);
-    } catch {
-      res.writeHead(404).end();
-    }
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => {
-    const a = server.address() as { port: number };
-    resolve({ url: `http://127.0.0.1:${a.port}/`, close: () => server.close() });
-  }));
+  return serveFiles((path) => ({ file: join(dir, path.replace(/^\/+/, '')) }));
 }
 
 // The harness runs in a module worker (as the app's engine worker does) and uses the raw C API.
