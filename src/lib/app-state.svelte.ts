@@ -300,9 +300,12 @@ export class AppState {
   get shownTranscript(): Transcript | null {
     return this.selected?.shown ?? null;
   }
-  /** Runs can add word timestamps: the aligner is loaded, or (one model at a time) a stored one is swapped in. */
+  /**
+   * Runs can add word timestamps: the aligner is loaded, or (one model at a time) a stored one is swapped
+   * in; also while a run is swapping models (neither may be loaded at that moment).
+   */
   get wordTimestampsAvailable(): boolean {
-    return this.aligner !== null || this.models.runSwap() !== null;
+    return this.aligner !== null || this.models.runSwap() !== null || (this.busy && this.modelLoad !== null);
   }
   get transcriptIsAnalysis(): boolean {
     return this.selected?.isAnalysis ?? false;
