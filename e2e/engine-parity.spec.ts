@@ -1,5 +1,6 @@
-// Token parity across builds, part 3 (Chromium): the threaded and the single-thread WASM builds,
-// loaded from the shipped /wasm/ files by a Blob module worker (as the app's engine worker does),
+// Token parity across builds, part 3 (Chromium): the threaded (plain and relaxed-SIMD) and the
+// single-thread WASM builds, loaded from the shipped /wasm/ files by a Blob module worker (as the
+// app's engine worker does),
 // transcribe the cases of .cache/engine-cases/ (written by wasm/tests/native-parity.test.ts: the
 // tiny q4_0 model, 1 s / 8.5 s / 20 s of speech, 40 tokens, fast and exact paths). The tokens must
 // equal the ones the same builds gave in Node. The model and the PCM reach the page through
@@ -24,7 +25,7 @@ test.use({ serviceWorkers: 'block' });
 
 const binary = { 'Content-Type': 'application/octet-stream', 'Cross-Origin-Resource-Policy': 'same-origin' };
 
-for (const variant of ['mt', 'st'] as const) {
+for (const variant of ['mt', 'mt-relaxed', 'st'] as const) {
   test(`${variant} build in Chromium gives the Node WASM tokens`, async ({ page }) => {
     test.setTimeout(240_000);
     const idx = index();
@@ -94,9 +95,9 @@ for (const variant of ['mt', 'st'] as const) {
     }, { variant, jobs });
 
     expect(result.error).toBeUndefined();
-    expect(result.info.kernels).toBe('wasm-simd128');
+    expect(result.info.kernels).toBe(variant === 'mt-relaxed' ? 'wasm-simd128-relaxed' : 'wasm-simd128');
     const cores = await page.evaluate(() => navigator.hardwareConcurrency);
-    expect(result.threads).toBe(variant === 'mt' ? Math.min(cores, result.info.max_threads) : 1);
+    expect(result.threads).toBe(variant !== 'st' ? Math.min(cores, result.info.max_threads) : 1);
     let compared = 0;
     for (const c of idx.cases) {
       for (const r of c.runs) {

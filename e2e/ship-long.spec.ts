@@ -71,7 +71,7 @@ async function measureBreakdown(page: Page): Promise<Breakdown | null> {
   const out: Breakdown = { total: 0, page: 0, workers: {} };
   let pthreads = 0;
   for (const e of r) {
-    if (/engine-mt\.worker\.js/.test(e.url)) {
+    if (/engine-mt(-relaxed)?\.worker\.js/.test(e.url)) {
       pthreads = Math.max(pthreads, e.bytes);
       continue;
     }

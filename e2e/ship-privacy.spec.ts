@@ -66,7 +66,7 @@ test('transcribing a local file with a local model talks to nobody but our own o
   // What was recorded covers the dedicated workers too: these files are fetched only by the engine worker,
   // ffmpeg's worker (inside the media worker) and the VAD worker (besides the service worker's precache).
   const paths = seen.filter((s) => !s.fromServiceWorker).map((s) => new URL(s.url).pathname);
-  for (const file of [/\/wasm\/engine-(mt|st)\.wasm$/, /\/wasm\/engine-mt\.worker\.js$/, /ffmpeg-core-.*\.wasm$/, /ort-wasm-simd-threaded-.*\.wasm$/, /silero_vad_v5-.*\.onnx$/]) {
+  for (const file of [/\/wasm\/engine-(mt|mt-relaxed|st)\.wasm$/, /\/wasm\/engine-mt(-relaxed)?\.worker\.js$/, /ffmpeg-core-.*\.wasm$/, /ort-wasm-simd-threaded-.*\.wasm$/, /silero_vad_v5-.*\.onnx$/]) {
     expect(paths.some((p) => file.test(p)), `no request for ${file}`).toBe(true);
   }
   expect(seen.some((s) => s.fromServiceWorker)).toBe(true);

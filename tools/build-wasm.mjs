@@ -1,8 +1,12 @@
 #!/usr/bin/env node
 // Builds the C++ engine (wasm/src) from one source tree into:
 //   public/wasm/engine-mt.{mjs,wasm,worker.js}  browser, SIMD128 + pthreads (needs cross-origin isolation)
+//   public/wasm/engine-mt-relaxed.{mjs,wasm,worker.js}  the same with relaxed SIMD's i8 dot product
+//                                               for q4_0 (kernels_simd128.cpp; picked when the browser has it)
 //   public/wasm/engine-st.{mjs,wasm}            browser, SIMD128 single thread (also loads in Node)
 //   build/wasm-node/engine-mt-node.cjs          Node, SIMD128 + pthreads (tests)       [--with-node]
+//   build/wasm-node/engine-mt-relaxed-node.cjs  Node, the relaxed build (tests; needs
+//                                               node --experimental-wasm-relaxed-simd)  [--with-node]
 //   build/native/engine-tests, libqasr.a        native g++ (AVX2) tests and benchmarks  [--with-native]
 //   build/native/engine-tests-asan              the native tests under ASan + UBSan     [--with-asan]
 // Flags follow research/toolchain-notes.md §1. Objects are cached per variant by content hash.
@@ -34,6 +38,9 @@ const EM_LINK_COMMON = [
   '-sEXPORTED_RUNTIME_METHODS=UTF8ToString,stringToUTF8,lengthBytesUTF8,addFunction,removeFunction,ccall,cwrap',
 ];
 const MT = ['-pthread', '-Wno-pthreads-mem-growth'];
+const RELAXED = ['-DQASR_RELAXED_SIMD'];
+// Relaxed builds link with a stand-in instruction that this rewrites (the plain twin must not use it).
+const patchRelaxed = (wasm, plainTwin) => run('node', [join(root, 'tools/patch-relaxed-simd.mjs'), join(root, wasm), join(root, plainTwin)], process.env);
 // Native builds use AVX2 when this CPU has it (the comparison build of the benchmark); the scalar
 // family otherwise, so the tests still run on any x86-64.
 const hasAvx2 = (() => { try { return /\bavx2\b/.test(readFileSync('/proc/cpuinfo', 'utf8')); } catch { return false; } })();
@@ -48,6 +55,14 @@ const VARIANTS = {
       '-o', join(root, 'public/wasm/engine-mt.mjs')]],
     outputs: ['public/wasm/engine-mt.mjs', 'public/wasm/engine-mt.wasm', 'public/wasm/engine-mt.worker.js'],
   },
+  'wasm-mt-relaxed': {
+    cc: 'em++', cflags: ['-msimd128', ...RELAXED, ...MT], env: emccEnv,
+    link: (objs) => ['em++', [...objs, ...EM_LINK_COMMON, ...MT, '-msimd128', '-sEXPORT_ES6=1', '-sENVIRONMENT=web,worker',
+      '-sPTHREAD_POOL_SIZE=Math.min(navigator.hardwareConcurrency||4,8)', '-sPTHREAD_POOL_SIZE_STRICT=2',
+      '-o', join(root, 'public/wasm/engine-mt-relaxed.mjs')]],
+    postLink: () => patchRelaxed('public/wasm/engine-mt-relaxed.wasm', 'public/wasm/engine-mt.wasm'),
+    outputs: ['public/wasm/engine-mt-relaxed.mjs', 'public/wasm/engine-mt-relaxed.wasm', 'public/wasm/engine-mt-relaxed.worker.js'],
+  },
   'wasm-st': {
     cc: 'em++', cflags: ['-msimd128'], env: emccEnv,
     link: (objs) => ['em++', [...objs, ...EM_LINK_COMMON, '-msimd128', '-sEXPORT_ES6=1', '-sENVIRONMENT=web,worker',
@@ -59,6 +74,14 @@ const VARIANTS = {
     link: (objs) => ['em++', [...objs, ...EM_LINK_COMMON, ...MT, '-msimd128', '-sENVIRONMENT=node',
       '-sPTHREAD_POOL_SIZE=4', '-sPTHREAD_POOL_SIZE_STRICT=2', '-o', join(root, 'build/wasm-node/engine-mt-node.cjs')]],
     outputs: ['build/wasm-node/engine-mt-node.cjs', 'build/wasm-node/engine-mt-node.wasm'],
+    after: () => writeFileSync(join(root, 'build/wasm-node/package.json'), '{"type":"commonjs"}\n'),
+  },
+  'wasm-node-mt-relaxed': {
+    cc: 'em++', cflags: ['-msimd128', ...RELAXED, ...MT], env: emccEnv, optional: '--with-node',
+    link: (objs) => ['em++', [...objs, ...EM_LINK_COMMON, ...MT, '-msimd128', '-sENVIRONMENT=node',
+      '-sPTHREAD_POOL_SIZE=4', '-sPTHREAD_POOL_SIZE_STRICT=2', '-o', join(root, 'build/wasm-node/engine-mt-relaxed-node.cjs')]],
+    postLink: () => patchRelaxed('build/wasm-node/engine-mt-relaxed-node.wasm', 'build/wasm-node/engine-mt-node.wasm'),
+    outputs: ['build/wasm-node/engine-mt-relaxed-node.cjs', 'build/wasm-node/engine-mt-relaxed-node.wasm'],
     after: () => writeFileSync(join(root, 'build/wasm-node/package.json'), '{"type":"commonjs"}\n'),
   },
   native: {
@@ -140,6 +163,7 @@ async function buildVariant(variant) {
     for (const o of v.outputs) mkdirSync(dirname(join(root, o)), { recursive: true });
     const [cmd, argv] = v.link(objs, testObjs);
     await run(cmd, argv, v.env);
+    await v.postLink?.();
     writeFileSync(stamp, linkKey);
   }
   v.after?.();
@@ -152,7 +176,7 @@ const list = only ? [only.slice(7)] : selected;
 for (const variant of list) await buildVariant(variant);
 // A build id lets the page detect a stale cached engine next to a fresh glue file.
 const id = createHash('sha256');
-for (const f of ['engine-mt.wasm', 'engine-st.wasm']) {
+for (const f of ['engine-mt.wasm', 'engine-mt-relaxed.wasm', 'engine-st.wasm']) {
   const p = join(root, 'public/wasm', f);
   if (existsSync(p)) id.update(readFileSync(p));
 }
