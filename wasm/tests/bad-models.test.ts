@@ -105,6 +105,11 @@ describe.skipIf(!variantAvailable('st'))('bad model files in the WASM engine (st
       dv.setInt32(r.dimsAt, r.dims[1], true);
       dv.setInt32(r.dimsAt + 4, r.dims[0], true);
     })(), /Tensor 'model\.layers\.0\.mlp\.gate_proj\.weight' has shape \[128,256\] but the config says \[256,128\]/],
+    // q4_0 blocks are 18 bytes, the fp16 scale first: 0x7c00 is +inf, 0x7e00 a NaN.
+    ['an infinite block scale in a q4_0 matrix', () => edit((_, dv) => dv.setUint16(rec('model.layers.1.self_attn.v_proj.weight').payload + 18 * 3, 0x7c00, true))(),
+      /Tensor 'model\.layers\.1\.self_attn\.v_proj\.weight' has an infinite or NaN block scale: the model file is corrupt/],
+    ['a NaN block scale in the tied embedding / head', () => edit((_, dv) => dv.setUint16(rec('model.embed_tokens.weight').payload + 18 * 1000, 0x7e00, true))(),
+      /Tensor 'model\.embed_tokens\.weight' has an infinite or NaN block scale/],
     ['an unknown type id', () => edit((_, dv) => dv.setInt32(rec('audio.ln_post.bias').typeAt, 99, true))(), /Tensor 'audio\.ln_post\.bias' has type 99/],
     ['absurd dims', () => edit((_, dv) => {
       const r = rec('model.layers.0.mlp.up_proj.weight');
