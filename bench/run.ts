@@ -2,6 +2,7 @@
 // chunk, on full-size random-weight models (exact shapes of the published q4_0 files), in:
 //   Chromium WASM threaded (1 and 2 threads; the relaxed-SIMD build the app picks in Chromium, and the
 //   plain SIMD128 build at 2 threads for comparison), Chromium WASM single-thread, native AVX2 (1 and 2).
+// Every configuration runs twice, interleaved, and keeps its faster pass (`--rounds=N`).
 // Prints a table and writes bench/latest.json with ratios measured in this one run. Then the JS heap a
 // model load from IndexedDB adds (bench/model-load-memory.ts). `--only=load-memory` runs only that step
 // and updates its fields in bench/latest.json.
@@ -19,6 +20,8 @@ const AUDIO_SEC = 20;
 const DECODE_TOKENS = 100;
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 const JS_HEAP_TARGET_BYTES = 64 * 1024 * 1024;
+// Passes per configuration; the fastest counts (`--rounds=N`; 2 by default).
+const ROUNDS = Number(process.argv.find((a) => a.startsWith('--rounds='))?.slice('--rounds='.length) ?? 2);
 const ONLY = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
 if (ONLY && ONLY !== 'load-memory') throw new Error(`unknown --only=${ONLY} (known: load-memory)`);
 
@@ -37,6 +40,7 @@ interface Run {
 }
 
 function log(s: string) { console.log(`[bench] ${s}`); }
+function total(r: Run) { return r.asr_ms + r.align_ms; }
 
 async function prepare() {
   await makeFixtures(join(ROOT, '.cache/fixtures'));
@@ -60,6 +64,15 @@ async function prepare() {
 }
 
 function runNative(p: Awaited<ReturnType<typeof prepare>>, threads: number): Run {
+  let best: Run | null = null;
+  for (let round = 0; round < ROUNDS; round++) {
+    const r = runNativeOnce(p, threads);
+    if (!best || total(r) < total(best)) best = r;
+  }
+  return best!;
+}
+
+function runNativeOnce(p: Awaited<ReturnType<typeof prepare>>, threads: number): Run {
   const r = spawnSync(join(ROOT, 'build/native/engine-bench'),
     [p.asr, p.aligner, join(p.dir, 'pcm.f32'), String(threads), String(DECODE_TOKENS), join(p.dir, 'units.json')], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`native bench failed: ${r.stderr}`);
@@ -159,9 +172,12 @@ async function runWasm(p: Awaited<ReturnType<typeof prepare>>): Promise<Run[]> {
   try {
     const page = await browser.newPage();
     await page.goto(preview.url);
+    const configs = [['mt-relaxed', 2], ['mt-relaxed', 1], ['mt', 2], ['st', 1]] as const;
     const runs: Run[] = [];
-    for (const [variant, threads] of [['mt-relaxed', 2], ['mt-relaxed', 1], ['mt', 2], ['st', 1]] as const) {
-      log(`Chromium WASM ${variant} ${threads}t…`);
+    // ROUNDS passes over all configurations (interleaved, so a burst of load elsewhere on a shared
+    // machine hits one pass, not one configuration); each keeps its fastest pass.
+    for (let round = 0; round < ROUNDS; round++) for (const [ci, [variant, threads]] of configs.entries()) {
+      log(`Chromium WASM ${variant} ${threads}t (pass ${round + 1}/${ROUNDS})…`);
       const r = await page.evaluate(async ({ harness, msg }) => {
         const w = new Worker(URL.createObjectURL(new Blob([harness], { type: 'text/javascript' })), { type: 'module' });
         const out = await new Promise<any>((resolve) => { w.onmessage = (e) => resolve(e.data); w.postMessage({ ...msg, pcm: new Float32Array(msg.pcm), long: msg.long ? new Float32Array(msg.long) : null }); });
@@ -172,11 +188,12 @@ async function runWasm(p: Awaited<ReturnType<typeof prepare>>): Promise<Run[]> {
         msg: {
           engineUrl: `http://127.0.0.1:4179/wasm/engine-${variant}.mjs`, asrUrl: models.url + 'full-0.6b-q4_0-s1.bin',
           alignerUrl: models.url + 'aligner-full-q4_0-s1.bin', pcm: Array.from(p.pcm), units: p.units, threads, tokens: DECODE_TOKENS,
-          long: variant === 'mt-relaxed' && threads === 2 ? Array.from(p.long) : null,
+          long: variant === 'mt-relaxed' && threads === 2 && round === 0 ? Array.from(p.long) : null,
         },
       });
       if (r.error) throw new Error(r.error);
-      runs.push({ name: `wasm ${variant} ${threads}t`, ...r });
+      const run: Run = { name: `wasm ${variant} ${threads}t`, ...r };
+      if (!runs[ci] || total(run) < total(runs[ci])) runs[ci] = { ...run, long: run.long ?? runs[ci]?.long };
     }
     return runs;
   } finally {
@@ -221,7 +238,6 @@ if (ONLY === 'load-memory') {
   process.exit(0);
 }
 
-const total = (r: Run) => r.asr_ms + r.align_ms;
 const perToken = (r: Run) => r.asr.timings.decode_ms / Math.max(1, r.asr.timings.decode_tokens);
 
 const p = await prepare();
