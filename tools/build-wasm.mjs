@@ -26,7 +26,11 @@ const OBJ = join(root, 'build/obj');
 const JOBS = Math.max(1, cpus().length);
 
 // emcc needs acorn from Debian's node-acorn for -O1+; set only for emcc (toolchain-notes §1).
-const emccEnv = { ...process.env, NODE_PATH: '/usr/share/nodejs' };
+// PATH without node_modules/.bin: under `npm run`, npm puts it first, and the binaryen package there
+// (a devDependency, for tools/patch-relaxed-simd.mjs) has its own wasm-opt, which emcc then runs
+// instead of Debian's: the glue and the module came out with different import names.
+const PATH_WITHOUT_NPM_BIN = (process.env.PATH ?? '').split(':').filter((d) => !/node_modules[\\/]\.bin$/.test(d)).join(':');
+const emccEnv = { ...process.env, PATH: PATH_WITHOUT_NPM_BIN, NODE_PATH: '/usr/share/nodejs' };
 
 // -ffp-contract=off: no fused multiply-add behind our back (g++ contracts by default for C++), so
 // the native and WASM builds round every product alike (kernels_avx2.cpp).

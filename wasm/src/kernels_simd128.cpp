@@ -38,6 +38,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 #include "kernels.h"
@@ -303,8 +304,67 @@ inline void direct_group(const uint8_t* w, size_t ws, const uint8_t* act, size_t
   }
 }
 
+#if defined(QASR_RELAXED_SIMD)
+// ---- relaxed-SIMD direct path for q4_0 (see the header comment) ----
+
+// Low and high nibbles of the 4 transposed words of a group: vector 2j = elements 4j..4j+3,
+// vector 2j+1 = elements 16+4j..19+4j of each block (block l in bytes 4l..4l+3).
+template <GgmlType T, int N>
+inline void nibble_group(const uint8_t* row, int64_t b0, v128_t nv[8]) {
+  v128_t t[4], u[4];
+  load_words<T, N>(row, b0, t, u);
+  const v128_t m4 = wasm_i8x16_splat(0x0F);
+  for (int j = 0; j < 4; ++j) {
+    nv[2 * j] = wasm_v128_and(t[j], m4);
+    nv[2 * j + 1] = wasm_v128_and(wasm_u16x8_shr(t[j], 4), m4);
+  }
+}
+
+template <GgmlType T, int R, int C, int N>
+inline void rx_direct_group(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, int64_t nb,
+                            int64_t b0, v128_t acc[R][C]) {
+  using Tr = QTraits<T>;
+  v128_t isum[R][C];
+  for (int c = 0; c < C; ++c) {
+    v128_t nv[8];
+    nibble_group<T, N>(w + c * ws, b0, nv);
+    for (int r = 0; r < R; ++r) {
+      const uint8_t* x8 = act + r * as + off_i8(nb) + b0 * 32;
+      v128_t s = relaxed_dot_i8_i7(wasm_v128_load(x8), nv[0]);
+      for (int v = 1; v < 8; ++v) s = wasm_i16x8_add(s, relaxed_dot_i8_i7(wasm_v128_load(x8 + 16 * v), nv[v]));
+      isum[r][c] = wasm_i32x4_extadd_pairwise_i16x8(s);
+    }
+  }
+  const v128_t z = wasm_i32x4_splat(0);
+  for (int c = 0; c < C; ++c) {
+    const uint8_t* blk = w + c * ws + b0 * Tr::kBlockBytes;
+    const v128_t dw = load_half4_finite<N>(blk, Tr::kBlockBytes);
+    const v128_t mw = Tr::kMin ? load_half4_finite<N>(blk + 2, Tr::kBlockBytes) : z;
+    for (int r = 0; r < R; ++r) {
+      const uint8_t* ar = act + r * as;
+      const v128_t corr = Tr::kCorr ? wasm_v128_load(ar + off_corr(nb) + b0 * 4) : z;
+      acc[r][c] = group_update<T>(acc[r][c], isum[r][c], corr, dw, mw, ar, nb, b0);
+    }
+  }
+}
+
+#endif  // QASR_RELAXED_SIMD
+
+// One group of a direct tile: the relaxed dot product (RX, q4_0 in the relaxed build) or i16 dots.
+template <GgmlType T, int R, int C, int N, bool RX>
+inline void any_direct_group(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, int64_t nb,
+                             int64_t b0, v128_t acc[R][C]) {
+#if defined(QASR_RELAXED_SIMD)
+  if constexpr (RX) {
+    rx_direct_group<T, R, C, N>(w, ws, act, as, nb, b0, acc);
+    return;
+  }
+#endif
+  direct_group<T, R, C, N>(w, ws, act, as, nb, b0, acc);
+}
+
 // The C weight rows are ws bytes apart and their outputs ycs floats apart.
-template <GgmlType T, int R, int C>
+template <GgmlType T, int R, int C, bool RX>
 __attribute__((noinline)) void direct_tile(const uint8_t* w, size_t ws, const uint8_t* act,
                                            size_t as, int64_t nb,
                  float* y, int64_t ldy, int64_t ycs) {
@@ -312,22 +372,23 @@ __attribute__((noinline)) void direct_tile(const uint8_t* w, size_t ws, const ui
   for (int r = 0; r < R; ++r)
     for (int c = 0; c < C; ++c) acc[r][c] = wasm_f32x4_splat(0.0f);
   int64_t b0 = 0;
-  for (; b0 + 4 <= nb; b0 += 4) direct_group<T, R, C, 4>(w, ws, act, as, nb, b0, acc);
+  for (; b0 + 4 <= nb; b0 += 4) any_direct_group<T, R, C, 4, RX>(w, ws, act, as, nb, b0, acc);
   switch (nb - b0) {
-    case 3: direct_group<T, R, C, 3>(w, ws, act, as, nb, b0, acc); break;
-    case 2: direct_group<T, R, C, 2>(w, ws, act, as, nb, b0, acc); break;
-    case 1: direct_group<T, R, C, 1>(w, ws, act, as, nb, b0, acc); break;
+    case 3: any_direct_group<T, R, C, 3, RX>(w, ws, act, as, nb, b0, acc); break;
+    case 2: any_direct_group<T, R, C, 2, RX>(w, ws, act, as, nb, b0, acc); break;
+    case 1: any_direct_group<T, R, C, 1, RX>(w, ws, act, as, nb, b0, acc); break;
     default: break;
   }
   for (int r = 0; r < R; ++r)
     for (int c = 0; c < C; ++c) y[r * ldy + c * ycs] = hsum_f32x4(acc[r][c]);
 }
 
-template <GgmlType T, int R>
+template <GgmlType T, int R, bool RX>
 void direct_rows(const uint8_t* w, size_t ws, int64_t nw, const uint8_t* act, size_t as,
                  int64_t nb, float* y, int64_t ldy) {
   // GEMV (R = 1): one row at a time, 31 GFLOP/s in Chromium vs 28-29 for 2 or 4 segmented rows
-  // (since the scales are converted 4 at a time, the wider tiles no longer pay off).
+  // (since the scales are converted 4 at a time, the wider tiles no longer pay off); relaxed: 41
+  // vs 37.
   constexpr int C = R >= 3 ? 1 : (R == 2 ? 2 : 1);
   int64_t j = 0;
   if (C > 1 && nw >= 2 * C) {
@@ -336,21 +397,21 @@ void direct_rows(const uint8_t* w, size_t ws, int64_t nw, const uint8_t* act, si
     // prefetchers: 2-3x slower from DRAM in the GEMV benchmark).
     const int64_t len = nw / C;
     for (int64_t t = 0; t < len; ++t)
-      direct_tile<T, R, C>(w + t * ws, len * ws, act, as, nb, y + t, ldy, len);
+      direct_tile<T, R, C, RX>(w + t * ws, len * ws, act, as, nb, y + t, ldy, len);
     j = len * C;
   }
-  for (; j < nw; ++j) direct_tile<T, R, 1>(w + j * ws, ws, act, as, nb, y + j, ldy, 1);
+  for (; j < nw; ++j) direct_tile<T, R, 1, RX>(w + j * ws, ws, act, as, nb, y + j, ldy, 1);
 }
 
-template <GgmlType T>
+template <GgmlType T, bool RX>
 void direct_gemm(const uint8_t* w, size_t ws, int64_t nw, const uint8_t* act, size_t as,
                  int64_t na, int64_t nb, float* y, int64_t ldy) {
   int64_t i = 0;
-  for (; i + 4 <= na; i += 4) direct_rows<T, 4>(w, ws, nw, act + i * as, as, nb, y + i * ldy, ldy);
+  for (; i + 4 <= na; i += 4) direct_rows<T, 4, RX>(w, ws, nw, act + i * as, as, nb, y + i * ldy, ldy);
   switch (na - i) {
-    case 3: direct_rows<T, 3>(w, ws, nw, act + i * as, as, nb, y + i * ldy, ldy); break;
-    case 2: direct_rows<T, 2>(w, ws, nw, act + i * as, as, nb, y + i * ldy, ldy); break;
-    case 1: direct_rows<T, 1>(w, ws, nw, act + i * as, as, nb, y + i * ldy, ldy); break;
+    case 3: direct_rows<T, 3, RX>(w, ws, nw, act + i * as, as, nb, y + i * ldy, ldy); break;
+    case 2: direct_rows<T, 2, RX>(w, ws, nw, act + i * as, as, nb, y + i * ldy, ldy); break;
+    case 1: direct_rows<T, 1, RX>(w, ws, nw, act + i * as, as, nb, y + i * ldy, ldy); break;
     default: break;
   }
 }
@@ -424,17 +485,6 @@ __attribute__((noinline)) void panel_tile(const uint8_t* pw, size_t ps, const ui
     for (int c = 0; c < C; ++c) y[r * ldy + c] = hsum_f32x4(acc[r][c]);
 }
 
-template <GgmlType T, int R>
-void panel_rows(const uint8_t* pw, size_t ps, int64_t nw, const uint8_t* act, size_t as,
-                int64_t nb, float* y, int64_t ldy) {
-  // 2 activation rows × 4 weight rows measured fastest in V8 (58 GFLOP/s on one core vs 35 for
-  // 2×2, 23 for 4×1, 48 for 2×6): 8 i32x4 sums, 8 f32x4 accumulators, 6 loads per 8 dots.
-  constexpr int C = R == 2 ? 4 : 1;
-  int64_t j = 0;
-  for (; j + C <= nw; j += C) panel_tile<T, R, C>(pw + j * ps, ps, act, as, nb, y + j, ldy);
-  for (; j < nw; ++j) panel_tile<T, R, 1>(pw + j * ps, ps, act, as, nb, y + j, ldy);
-}
-
 struct PanelScratch {
   std::vector<uint8_t> buf;
   uint8_t* get(size_t n) {
@@ -445,101 +495,8 @@ struct PanelScratch {
 };
 thread_local PanelScratch t_panel;
 
-template <GgmlType T>
-void panel_gemm(const uint8_t* w, size_t ws, int64_t nw, const uint8_t* act, size_t as,
-                int64_t na, int64_t nb, float* y, int64_t ldy) {
-  const size_t ps = panel_row_bytes(nb);
-  uint8_t* pw = t_panel.get(ps * static_cast<size_t>(nw));
-  for (int64_t j = 0; j < nw; ++j) widen_row<T>(w + j * ws, nb, pw + j * ps);
-  int64_t i = 0;
-  for (; i + 2 <= na; i += 2) panel_rows<T, 2>(pw, ps, nw, act + i * as, as, nb, y + i * ldy, ldy);
-  if (i < na) panel_rows<T, 1>(pw, ps, nw, act + i * as, as, nb, y + i * ldy, ldy);
-}
-
 #if defined(QASR_RELAXED_SIMD)
-// ---- relaxed-SIMD paths for q4_0 / q4_1 (see the header comment) ----
-
-// Low and high nibbles of the 4 transposed words of a group: vector 2j = elements 4j..4j+3,
-// vector 2j+1 = elements 16+4j..19+4j of each block (block l in bytes 4l..4l+3).
-template <GgmlType T, int N>
-inline void nibble_group(const uint8_t* row, int64_t b0, v128_t nv[8]) {
-  v128_t t[4], u[4];
-  load_words<T, N>(row, b0, t, u);
-  const v128_t m4 = wasm_i8x16_splat(0x0F);
-  for (int j = 0; j < 4; ++j) {
-    nv[2 * j] = wasm_v128_and(t[j], m4);
-    nv[2 * j + 1] = wasm_v128_and(wasm_u16x8_shr(t[j], 4), m4);
-  }
-}
-
-template <GgmlType T, int R, int C, int N>
-inline void rx_direct_group(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, int64_t nb,
-                            int64_t b0, v128_t acc[R][C]) {
-  using Tr = QTraits<T>;
-  v128_t isum[R][C];
-  for (int c = 0; c < C; ++c) {
-    v128_t nv[8];
-    nibble_group<T, N>(w + c * ws, b0, nv);
-    for (int r = 0; r < R; ++r) {
-      const uint8_t* x8 = act + r * as + off_i8(nb) + b0 * 32;
-      v128_t s = relaxed_dot_i8_i7(wasm_v128_load(x8), nv[0]);
-      for (int v = 1; v < 8; ++v) s = wasm_i16x8_add(s, relaxed_dot_i8_i7(wasm_v128_load(x8 + 16 * v), nv[v]));
-      isum[r][c] = wasm_i32x4_extadd_pairwise_i16x8(s);
-    }
-  }
-  const v128_t z = wasm_i32x4_splat(0);
-  for (int c = 0; c < C; ++c) {
-    const uint8_t* blk = w + c * ws + b0 * Tr::kBlockBytes;
-    const v128_t dw = load_half4_finite<N>(blk, Tr::kBlockBytes);
-    const v128_t mw = Tr::kMin ? load_half4_finite<N>(blk + 2, Tr::kBlockBytes) : z;
-    for (int r = 0; r < R; ++r) {
-      const uint8_t* ar = act + r * as;
-      const v128_t corr = Tr::kCorr ? wasm_v128_load(ar + off_corr(nb) + b0 * 4) : z;
-      acc[r][c] = group_update<T>(acc[r][c], isum[r][c], corr, dw, mw, ar, nb, b0);
-    }
-  }
-}
-
-template <GgmlType T, int R, int C>
-__attribute__((noinline)) void rx_direct_tile(const uint8_t* w, size_t ws, const uint8_t* act,
-                                              size_t as, int64_t nb, float* y, int64_t ldy,
-                                              int64_t ycs) {
-  v128_t acc[R][C];
-  for (int r = 0; r < R; ++r)
-    for (int c = 0; c < C; ++c) acc[r][c] = wasm_f32x4_splat(0.0f);
-  int64_t b0 = 0;
-  for (; b0 + 4 <= nb; b0 += 4) rx_direct_group<T, R, C, 4>(w, ws, act, as, nb, b0, acc);
-  switch (nb - b0) {
-    case 3: rx_direct_group<T, R, C, 3>(w, ws, act, as, nb, b0, acc); break;
-    case 2: rx_direct_group<T, R, C, 2>(w, ws, act, as, nb, b0, acc); break;
-    case 1: rx_direct_group<T, R, C, 1>(w, ws, act, as, nb, b0, acc); break;
-    default: break;
-  }
-  for (int r = 0; r < R; ++r)
-    for (int c = 0; c < C; ++c) y[r * ldy + c * ycs] = hsum_f32x4(acc[r][c]);
-}
-
-template <GgmlType T, int R>
-void rx_direct_rows(const uint8_t* w, size_t ws, int64_t nw, const uint8_t* act, size_t as,
-                    int64_t nb, float* y, int64_t ldy) {
-  constexpr int C = 1;  // one row at a time: 41 GFLOP/s in Chromium vs 37 for 2 or 4 segmented rows
-  int64_t j = 0;
-  if (C > 1 && nw >= 2 * C) {
-    const int64_t len = nw / C;
-    for (int64_t t = 0; t < len; ++t)
-      rx_direct_tile<T, R, C>(w + t * ws, len * ws, act, as, nb, y + t, ldy, len);
-    j = len * C;
-  }
-  for (; j < nw; ++j) rx_direct_tile<T, R, 1>(w + j * ws, ws, act, as, nb, y + j, ldy, 1);
-}
-
-template <GgmlType T>
-void rx_direct_gemm(const uint8_t* w, size_t ws, int64_t nw, const uint8_t* act, size_t as,
-                    int64_t na, int64_t nb, float* y, int64_t ldy) {
-  int64_t i = 0;
-  for (; i + 2 <= na; i += 2) rx_direct_rows<T, 2>(w, ws, nw, act + i * as, as, nb, y + i * ldy, ldy);
-  if (i < na) rx_direct_rows<T, 1>(w, ws, nw, act + i * as, as, nb, y + i * ldy, ldy);
-}
+// ---- relaxed-SIMD panel path for q4_0 (see the header comment) ----
 
 // Panel row layout (nbp blocks): u8 nibbles [nbp/4][8][16] (nibble_group order) | float dw[nbp]
 // | float mw[nbp] (q4_1).
@@ -604,27 +561,53 @@ __attribute__((noinline)) void rx_panel_tile(const uint8_t* pw, size_t ps, const
     for (int c = 0; c < C; ++c) y[r * ldy + c] = hsum_f32x4(acc[r][c]);
 }
 
-template <GgmlType T, int R>
-void rx_panel_rows(const uint8_t* pw, size_t ps, int64_t nw, const uint8_t* act, size_t as,
-                   int64_t nb, float* y, int64_t ldy) {
-  // 2 × 2 measured best in Chromium (73 GFLOP/s on one core; 2 × 4 72, 4 × 2 and 3 × 2 less).
-  constexpr int C = R == 2 ? 2 : 1;
+#endif  // QASR_RELAXED_SIMD
+
+// A chunk's weights widened into a panel, then R × C tiles (RX: the relaxed-SIMD panel).
+template <GgmlType T, int R, bool RX>
+void panel_rows(const uint8_t* pw, size_t ps, int64_t nw, const uint8_t* act, size_t as,
+                int64_t nb, float* y, int64_t ldy) {
+  // Plain: 2 activation rows × 4 weight rows measured fastest in V8 (58 GFLOP/s on one core vs
+  // 35 for 2×2, 23 for 4×1, 48 for 2×6): 8 i32x4 sums, 8 f32x4 accumulators, 6 loads per 8 dots.
+  // Relaxed: 2 × 2 (73 GFLOP/s in Chromium; 2 × 4 72, 3 × 3 75, 4 × 2 and 3 × 2 less).
+  constexpr int C = R == 2 ? (RX ? 2 : 4) : 1;
+  auto tile = [&](auto c_const, int64_t j) {
+    constexpr int CC = decltype(c_const)::value;
+#if defined(QASR_RELAXED_SIMD)
+    if constexpr (RX) {
+      rx_panel_tile<T, R, CC>(pw + j * ps, ps, act, as, nb, y + j, ldy);
+      return;
+    }
+#endif
+    panel_tile<T, R, CC>(pw + j * ps, ps, act, as, nb, y + j, ldy);
+  };
   int64_t j = 0;
-  for (; j + C <= nw; j += C) rx_panel_tile<T, R, C>(pw + j * ps, ps, act, as, nb, y + j, ldy);
-  for (; j < nw; ++j) rx_panel_tile<T, R, 1>(pw + j * ps, ps, act, as, nb, y + j, ldy);
+  for (; j + C <= nw; j += C) tile(std::integral_constant<int, C>(), j);
+  for (; j < nw; ++j) tile(std::integral_constant<int, 1>(), j);
 }
 
-template <GgmlType T>
-void rx_panel_gemm(const uint8_t* w, size_t ws, int64_t nw, const uint8_t* act, size_t as,
-                   int64_t na, int64_t nb, float* y, int64_t ldy) {
-  const size_t ps = rx_panel_row_bytes(nb);
+template <GgmlType T, bool RX>
+void panel_gemm(const uint8_t* w, size_t ws, int64_t nw, const uint8_t* act, size_t as,
+                int64_t na, int64_t nb, float* y, int64_t ldy) {
+#if defined(QASR_RELAXED_SIMD)
+  const size_t ps = RX ? rx_panel_row_bytes(nb) : panel_row_bytes(nb);
+#else
+  const size_t ps = panel_row_bytes(nb);
+#endif
   uint8_t* pw = t_panel.get(ps * static_cast<size_t>(nw));
-  for (int64_t j = 0; j < nw; ++j) rx_widen_row<T>(w + j * ws, nb, pw + j * ps);
+  for (int64_t j = 0; j < nw; ++j) {
+#if defined(QASR_RELAXED_SIMD)
+    if constexpr (RX) {
+      rx_widen_row<T>(w + j * ws, nb, pw + j * ps);
+      continue;
+    }
+#endif
+    widen_row<T>(w + j * ws, nb, pw + j * ps);
+  }
   int64_t i = 0;
-  for (; i + 2 <= na; i += 2) rx_panel_rows<T, 2>(pw, ps, nw, act + i * as, as, nb, y + i * ldy, ldy);
-  if (i < na) rx_panel_rows<T, 1>(pw, ps, nw, act + i * as, as, nb, y + i * ldy, ldy);
+  for (; i + 2 <= na; i += 2) panel_rows<T, 2, RX>(pw, ps, nw, act + i * as, as, nb, y + i * ldy, ldy);
+  if (i < na) panel_rows<T, 1, RX>(pw, ps, nw, act + i * as, as, nb, y + i * ldy, ldy);
 }
-#endif  // QASR_RELAXED_SIMD
 
 template <GgmlType T>
 void q_gemm_t(const uint8_t* w, size_t ws, int64_t nw, const uint8_t* act, size_t as, int64_t na,
@@ -634,17 +617,17 @@ void q_gemm_t(const uint8_t* w, size_t ws, int64_t nw, const uint8_t* act, size_
   // ship or test has q4_1 weights (those keep the plain path).
   if (T == GgmlType::Q4_0) {
     if (na >= 8) {
-      rx_panel_gemm<T>(w, ws, nw, act, as, na, nb, y, ldy);
+      panel_gemm<T, true>(w, ws, nw, act, as, na, nb, y, ldy);
     } else {
-      rx_direct_gemm<T>(w, ws, nw, act, as, na, nb, y, ldy);
+      direct_gemm<T, true>(w, ws, nw, act, as, na, nb, y, ldy);
     }
     return;
   }
 #endif
   if (na >= 8) {
-    panel_gemm<T>(w, ws, nw, act, as, na, nb, y, ldy);
+    panel_gemm<T, false>(w, ws, nw, act, as, na, nb, y, ldy);
   } else {
-    direct_gemm<T>(w, ws, nw, act, as, na, nb, y, ldy);
+    direct_gemm<T, false>(w, ws, nw, act, as, na, nb, y, ldy);
   }
 }
 
