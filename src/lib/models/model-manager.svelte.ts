@@ -2,6 +2,7 @@
 // download in progress, loading a stored model into the engine, a model file from this computer, storage
 // use and persistence, and errors with a Retry. The engine side goes through a host (the app state), so
 // the app's `model` / `aligner` always say what the engine really holds.
+import { t } from '../i18n/index.svelte';
 import { sniffModelKind, type ModelKind } from '../model-file';
 import type { LoadedModel } from '../app-state.svelte';
 import type { ModelSwap } from '../pipeline-types';
@@ -240,13 +241,13 @@ export class ModelManager {
     try {
       this.manifest = await loadManifest(this.source);
     } catch (e) {
-      this.error = { id: null, message: `${this.#host.describeError(e)}. Showing the built-in list of models instead.` };
+      this.error = { id: null, message: t('models.err.manifestFallback', { detail: this.#host.describeError(e) }) };
       this.manifest = BUNDLED_MANIFEST;
     }
     try {
       await this.refresh(true);
     } catch (e) {
-      this.error = { id: null, message: `This browser's storage can't be read (${this.#host.describeError(e)}). Downloads can't be kept; a model file from this computer still works.` };
+      this.error = { id: null, message: t('models.err.storageUnreadable', { detail: this.#host.describeError(e) }) };
     }
     this.ready = true;
     void this.refreshStorage();
@@ -271,7 +272,7 @@ export class ModelManager {
     }
     this.records = next;
     if (damaged.length > 0) {
-      this.notice = `A stored model was damaged and can't be used: ${damaged.join('; ')}. What was still good is kept; download it again to complete it.`;
+      this.notice = t('models.notice.damaged', { list: damaged.join('; ') });
     }
   }
 
@@ -346,7 +347,7 @@ export class ModelManager {
       ok = true;
     } catch (e) {
       if (!abort.signal.aborted && !isAbortError(e)) {
-        const message = e instanceof DownloadError ? e.message : `Downloading ${entry.displayName} failed: ${this.#host.describeError(e)}`;
+        const message = e instanceof DownloadError ? e.message : t('models.err.downloadFailed', { name: entry.displayName, detail: this.#host.describeError(e) });
         const retryable = !(e instanceof DownloadError) || e.code !== 'busy';
         this.error = { id, message, retry: retryable ? () => void this.startDownload(id) : undefined };
       }
@@ -381,7 +382,7 @@ export class ModelManager {
       await storeDelete(id);
       if (this.error?.id === id) this.error = null;
     } catch (e) {
-      this.error = { id, message: `Couldn't delete the stored model: ${this.#host.describeError(e)}`, retry: () => void this.deleteModel(id) };
+      this.error = { id, message: t('models.err.deleteFailed', { detail: this.#host.describeError(e) }), retry: () => void this.deleteModel(id) };
     }
     await this.refresh().catch(() => undefined);
     void this.refreshStorage();
@@ -413,7 +414,7 @@ export class ModelManager {
         if (d.plan === 'one-at-a-time') {
           await this.#host.unload(other);
           this.active[other] = null;
-          this.notice = `${otherLoaded.name} was unloaded to make room: ${d.explanation}`;
+          this.notice = t('models.notice.unloaded', { name: otherLoaded.name, why: d.explanation });
         }
       }
       const check = await checkStored(id);
@@ -429,11 +430,11 @@ export class ModelManager {
         await this.refresh().catch(() => undefined);
         this.error = {
           id,
-          message: `The stored copy of ${name} is damaged (${e.message.replace(/^The stored copy can't be used: /, '').replace(/\.$/, '')}) and was not loaded. Download it again to repair it.`,
+          message: t('models.err.storedDamaged', { name, detail: e.message.replace(/^The stored copy can't be used: /, '').replace(/\.$/, '') }),
           retry: this.#entry(id) ? () => void this.startDownload(id) : undefined,
         };
       } else if (!isAbortError(e)) {
-        this.error = { id, message: `Couldn't load ${name}: ${this.#host.describeError(e)}`, retry: () => void this.use(id) };
+        this.error = { id, message: t('models.err.loadFailed', { name, detail: this.#host.describeError(e) }), retry: () => void this.use(id) };
       }
       if (this.active[kind]?.id === id && !this.#host.loaded(kind)) this.active[kind] = null;
     } finally {
@@ -491,7 +492,7 @@ export class ModelManager {
       const why = e instanceof DownloadError ? e.message : this.#host.describeError(e);
       this.error = {
         id: null,
-        message: `${file.name} is loaded, but a copy couldn't be kept in this browser: ${why}`,
+        message: t('models.err.keepFailed', { file: file.name, detail: why }),
       };
     } finally {
       this.storingLocal = null;
@@ -520,7 +521,7 @@ export class ModelManager {
     if (d.plan !== 'one-at-a-time') return;
     await this.#host.unload(other);
     this.active[other] = null;
-    this.notice = `${otherLoaded.name} was unloaded to make room: ${d.explanation}`;
+    this.notice = t('models.notice.unloaded', { name: otherLoaded.name, why: d.explanation });
   }
 
   /**
@@ -568,7 +569,7 @@ export class ModelManager {
         } catch (e) {
           this.error = {
             id: asr.id,
-            message: `Couldn't load ${asr.name} back after the word timestamps: ${this.#host.describeError(e)}`,
+            message: t('models.err.reloadFailed', { name: asr.name, detail: this.#host.describeError(e) }),
             retry: () => void this.use(asr.id),
           };
           throw e;
