@@ -23,7 +23,7 @@ const JS_HEAP_TARGET_BYTES = 64 * 1024 * 1024;
 // Passes per configuration; the fastest counts (`--rounds=N`; 2 by default).
 const ROUNDS = Number(process.argv.find((a) => a.startsWith('--rounds='))?.slice('--rounds='.length) ?? 2);
 const ONLY = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
-if (ONLY && ONLY !== 'load-memory') throw new Error(`unknown --only=${ONLY} (known: load-memory)`);
+if (ONLY && ONLY !== 'load-memory' && ONLY !== 'wasm-2t') throw new Error(`unknown --only=${ONLY} (known: load-memory, wasm-2t)`);
 
 interface Run {
   name: string;
@@ -37,6 +37,7 @@ interface Run {
   load_ms?: number;
   peak_wasm_heap_bytes?: number;
   long?: Run['asr'] | null;
+  align?: { timings: { encoder_ms: number; decoder_ms: number } };
 }
 
 function log(s: string) { console.log(`[bench] ${s}`); }
@@ -165,14 +166,15 @@ async function startPreview(): Promise<{ url: string; close: () => void }> {
   return { url, close: () => { closing = true; preview.kill(); } };
 }
 
-async function runWasm(p: Awaited<ReturnType<typeof prepare>>): Promise<Run[]> {
+async function runWasm(p: Awaited<ReturnType<typeof prepare>>, only: ReadonlyArray<readonly [string, number]> = []): Promise<Run[]> {
   const models = await serveModels(join(ROOT, '.cache/models'));
   const preview = await startPreview();
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   try {
     const page = await browser.newPage();
     await page.goto(preview.url);
-    const configs = [['mt-relaxed', 2], ['mt-relaxed', 1], ['mt', 2], ['st', 1]] as const;
+    const all = [['mt-relaxed', 2], ['mt-relaxed', 1], ['mt', 2], ['st', 1]] as const;
+    const configs = only.length ? all.filter(([v, t]) => only.some(([ov, ot]) => ov === v && ot === t)) : all;
     const runs: Run[] = [];
     // ROUNDS passes over all configurations (interleaved, so a burst of load elsewhere on a shared
     // machine hits one pass, not one configuration); each keeps its fastest pass.
@@ -239,6 +241,15 @@ if (ONLY === 'load-memory') {
 }
 
 const perToken = (r: Run) => r.asr.timings.decode_ms / Math.max(1, r.asr.timings.decode_tokens);
+
+if (ONLY === 'wasm-2t') {
+  // A quick look while working on the engine: the app's build at 2 threads only; nothing is written.
+  const [r] = await runWasm(await prepare(), [['mt-relaxed', 2]]);
+  const t = r.asr.timings;
+  console.log(`\n ${r.name}: mel ${t.mel_ms.toFixed(0)} ms, encoder ${t.encoder_ms.toFixed(0)} ms, prefill ${t.prefill_ms.toFixed(0)} ms, ` +
+    `${perToken(r).toFixed(1)} ms/token, aligner ${r.align_ms.toFixed(0)} ms (encoder ${r.align?.timings.encoder_ms.toFixed(0)}), total ${(total(r) / 1000).toFixed(2)} s (rtf ${(total(r) / 1000 / AUDIO_SEC).toFixed(3)})`);
+  process.exit(0);
+}
 
 const p = await prepare();
 const native2 = runNative(p, 2);

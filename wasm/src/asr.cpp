@@ -55,6 +55,7 @@ void audio_quant_round_trip(GgmlType type, float* row, int n) {
   std::vector<uint8_t> buf(row_bytes(type == GgmlType::BF16 ? GgmlType::F16 : type, n));
   switch (type) {
     case GgmlType::Q4_0:
+    case GgmlType::Q4_0_X4:  // the same q4_0 blocks, packed in memory
     case GgmlType::Q4_1:  // ggml has no q4_1 reference here; q4_0 is the published files' type
       quantize_row_q4_0_ref(row, reinterpret_cast<BlockQ4_0*>(buf.data()), n);
       dequantize_row(GgmlType::Q4_0, buf.data(), row, n);

@@ -35,12 +35,20 @@ void KvCache::put_v(int layer, int pos, const float* row) {
   for (int c = 0; c < kv_dim_; ++c) base[static_cast<size_t>(c) * vt_stride_] = row[c];
 }
 
+namespace {
+// y[i] = RMSNorm(x[i]) for n rows of width H (y may be x), rows split over the pool.
+void rms_norm_rows(ThreadPool* pool, const float* x, const float* w, float* y, int n, int H, float eps) {
+  pool->parallel_range(n, [&](int r0, int r1, int) {
+    for (int i = r0; i < r1; ++i) rms_norm(x + static_cast<size_t>(i) * H, w, y + static_cast<size_t>(i) * H, H, eps);
+  });
+}
+}  // namespace
+
 void embed_tokens(const Model& m, const int* ids, int n, float* out) {
   const WeightMatrix& e = m.dec.embed;
-  const size_t rb = row_bytes(e.type, e.cols);
   for (int i = 0; i < n; ++i) {
     const int id = std::min<int64_t>(std::max(ids[i], 0), e.rows - 1);
-    dequantize_row(e.type, static_cast<const uint8_t*>(e.data) + rb * id, out + static_cast<size_t>(i) * e.cols, e.cols);
+    weight_row_f32(e, id, out + static_cast<size_t>(i) * e.cols);
   }
 }
 
@@ -66,26 +74,29 @@ bool decoder_forward(const Model& m, float* x, int n, KvCache* cache, const Nume
   for (size_t li = 0; li < w.layers.size(); ++li) {
     const DecoderLayer& l = w.layers[li];
     const int layer = static_cast<int>(li);
-    for (int i = 0; i < n; ++i) rms_norm(x + i * H, l.in_norm.weight.data(), h.data() + i * H, H, eps);
+    rms_norm_rows(pool, x, l.in_norm.weight.data(), h.data(), n, H, eps);
     matmul(l.q.w, h.data(), n, q.data(), nullptr, pool, nx.precision);
     matmul(l.k.w, h.data(), n, k.data(), nullptr, pool, nx.precision);
     matmul(l.v.w, h.data(), n, v.data(), nullptr, pool, nx.precision);
-    for (int i = 0; i < n; ++i) {
-      const float* c = cos_t.data() + static_cast<size_t>(i) * hd / 2;
-      const float* s = sin_t.data() + static_cast<size_t>(i) * hd / 2;
-      for (int hh = 0; hh < nq; ++hh) {
-        float* qh = q.data() + static_cast<size_t>(i) * qdim + hh * hd;
-        rms_norm(qh, l.q_norm.weight.data(), qh, hd, eps);
-        rope_neox(qh, hd, c, s);
+    // Per row: q/k norms, RoPE, and the row's K and V into the cache (rows split over the pool).
+    pool->parallel_range(n, [&](int r0, int r1, int) {
+      for (int i = r0; i < r1; ++i) {
+        const float* c = cos_t.data() + static_cast<size_t>(i) * hd / 2;
+        const float* s = sin_t.data() + static_cast<size_t>(i) * hd / 2;
+        for (int hh = 0; hh < nq; ++hh) {
+          float* qh = q.data() + static_cast<size_t>(i) * qdim + hh * hd;
+          rms_norm(qh, l.q_norm.weight.data(), qh, hd, eps);
+          rope_neox(qh, hd, c, s);
+        }
+        for (int hh = 0; hh < nkv; ++hh) {
+          float* kh = k.data() + static_cast<size_t>(i) * kvdim + hh * hd;
+          rms_norm(kh, l.k_norm.weight.data(), kh, hd, eps);
+          rope_neox(kh, hd, c, s);
+        }
+        std::copy_n(k.data() + static_cast<size_t>(i) * kvdim, kvdim, cache->k(layer, p0 + i));
+        cache->put_v(layer, p0 + i, v.data() + static_cast<size_t>(i) * kvdim);
       }
-      for (int hh = 0; hh < nkv; ++hh) {
-        float* kh = k.data() + static_cast<size_t>(i) * kvdim + hh * hd;
-        rms_norm(kh, l.k_norm.weight.data(), kh, hd, eps);
-        rope_neox(kh, hd, c, s);
-      }
-      std::copy_n(k.data() + static_cast<size_t>(i) * kvdim, kvdim, cache->k(layer, p0 + i));
-      cache->put_v(layer, p0 + i, v.data() + static_cast<size_t>(i) * kvdim);
-    }
+    });
     // Causal GQA attention (query head hh reads kv head hh / (nq / nkv)), blocks of query rows;
     // a block sees the keys up to its last row, each row its own causal prefix.
     const int group = nq / nkv;
@@ -101,14 +112,14 @@ bool decoder_forward(const Model& m, float* x, int n, KvCache* cache, const Nume
     });
     matmul(l.o.w, att.data(), n, h.data(), nullptr, pool, nx.precision);
     for (size_t i = 0; i < rows * H; ++i) x[i] += h[i];
-    for (int i = 0; i < n; ++i) rms_norm(x + i * H, l.post_norm.weight.data(), h.data() + i * H, H, eps);
+    rms_norm_rows(pool, x, l.post_norm.weight.data(), h.data(), n, H, eps);
     matmul(l.gate.w, h.data(), n, gate.data(), nullptr, pool, nx.precision);
     matmul(l.up.w, h.data(), n, up.data(), nullptr, pool, nx.precision);
-    swiglu(gate.data(), up.data(), gate.data(), static_cast<int64_t>(rows) * I);
+    swiglu(gate.data(), up.data(), gate.data(), static_cast<int64_t>(rows) * I, pool);
     matmul(l.down.w, gate.data(), n, h.data(), nullptr, pool, nx.precision);
     for (size_t i = 0; i < rows * H; ++i) x[i] += h[i];
   }
-  for (int i = 0; i < n; ++i) rms_norm(x + i * H, w.final_norm.weight.data(), x + i * H, H, eps);
+  rms_norm_rows(pool, x, w.final_norm.weight.data(), x, n, H, eps);
   cache->advance(n);
   return true;
 }

@@ -22,20 +22,23 @@ void conv3x3_s2(const float* in, int h, int w, int cin, const std::vector<float>
                 const Numerics& nx, ThreadPool* pool, std::vector<float>* cols, std::vector<float>* out) {
   const int oh = conv_out_size(h), ow = conv_out_size(w);
   const int k = 9 * cin;
-  cols->assign(static_cast<size_t>(oh) * ow * k, 0.0f);
-  for (int oy = 0; oy < oh; ++oy)
-    for (int ox = 0; ox < ow; ++ox) {
-      float* row = cols->data() + (static_cast<size_t>(oy) * ow + ox) * k;
-      for (int ky = 0; ky < 3; ++ky) {
-        const int iy = 2 * oy - 1 + ky;
-        if (iy < 0 || iy >= h) continue;
-        for (int kx = 0; kx < 3; ++kx) {
-          const int ix = 2 * ox - 1 + kx;
-          if (ix < 0 || ix >= w) continue;
-          std::memcpy(row + (ky * 3 + kx) * cin, in + (static_cast<size_t>(iy) * w + ix) * cin, sizeof(float) * cin);
+  // im2col, one output row per task; taps outside the input are zero.
+  cols->resize(static_cast<size_t>(oh) * ow * k);
+  pool->parallel_range(oh, [&](int oy0, int oy1, int) {
+    for (int oy = oy0; oy < oy1; ++oy)
+      for (int ox = 0; ox < ow; ++ox) {
+        float* row = cols->data() + (static_cast<size_t>(oy) * ow + ox) * k;
+        for (int ky = 0; ky < 3; ++ky) {
+          const int iy = 2 * oy - 1 + ky;
+          for (int kx = 0; kx < 3; ++kx) {
+            const int ix = 2 * ox - 1 + kx;
+            float* dst = row + (ky * 3 + kx) * cin;
+            if (iy < 0 || iy >= h || ix < 0 || ix >= w) std::fill(dst, dst + cin, 0.0f);
+            else std::memcpy(dst, in + (static_cast<size_t>(iy) * w + ix) * cin, sizeof(float) * cin);
+          }
         }
       }
-    }
+  });
   out->resize(static_cast<size_t>(oh) * ow * cout);
   const int64_t n = static_cast<int64_t>(oh) * ow;
   if (nx.precision == MatmulPrecision::kActivationsQ8 && !wq8.empty()) {
@@ -52,14 +55,16 @@ void conv3x3_s2(const float* in, int h, int w, int cin, const std::vector<float>
       for (int c = 0; c < cout; ++c) o[c] += bias[c];
     }
   }
-  gelu_inplace(out->data(), n * cout, nx.gelu_tanh_f16);
+  gelu_inplace(out->data(), n * cout, nx.gelu_tanh_f16, pool);
 }
 
-// x[rows][d] ← LayerNorm per row.
-void layer_norm_rows(const float* x, const Norm& n, float* y, int rows, int d) {
-  for (int r = 0; r < rows; ++r)
-    layer_norm(x + static_cast<size_t>(r) * d, n.weight.data(), n.bias.empty() ? nullptr : n.bias.data(),
-               y + static_cast<size_t>(r) * d, d, kLayerNormEps);
+// x[rows][d] ← LayerNorm per row, rows split over the pool.
+void layer_norm_rows(const float* x, const Norm& n, float* y, int rows, int d, ThreadPool* pool) {
+  pool->parallel_range(rows, [&](int r0, int r1, int) {
+    for (int r = r0; r < r1; ++r)
+      layer_norm(x + static_cast<size_t>(r) * d, n.weight.data(), n.bias.empty() ? nullptr : n.bias.data(),
+                 y + static_cast<size_t>(r) * d, d, kLayerNormEps);
+  });
 }
 
 // Bidirectional multi-head attention inside windows of `window` tokens (the whole sequence when
@@ -143,24 +148,24 @@ bool encode_audio(const Model& m, const MelSpectrogram& mel, const Numerics& nx,
   std::vector<float> h(x.size()), q(x.size()), k(x.size()), v(x.size()), att(x.size());
   std::vector<float> ffn(static_cast<size_t>(tokens) * a.encoder_ffn_dim);
   for (const EncoderLayer& l : e.layers) {
-    layer_norm_rows(x.data(), l.ln1, h.data(), tokens, d);
+    layer_norm_rows(x.data(), l.ln1, h.data(), tokens, d, pool);
     matmul(l.q.w, h.data(), tokens, q.data(), l.q.b(), pool, nx.precision);
     matmul(l.k.w, h.data(), tokens, k.data(), l.k.b(), pool, nx.precision);
     matmul(l.v.w, h.data(), tokens, v.data(), l.v.b(), pool, nx.precision);
     windowed_attention(q.data(), k.data(), v.data(), att.data(), tokens, d, a.encoder_attention_heads, window, pool);
     matmul(l.o.w, att.data(), tokens, h.data(), l.o.b(), pool, nx.precision);
     for (size_t i = 0; i < x.size(); ++i) x[i] += h[i];
-    layer_norm_rows(x.data(), l.ln2, h.data(), tokens, d);
+    layer_norm_rows(x.data(), l.ln2, h.data(), tokens, d, pool);
     matmul(l.fc0.w, h.data(), tokens, ffn.data(), l.fc0.b(), pool, nx.precision);
-    gelu_inplace(ffn.data(), static_cast<int64_t>(ffn.size()), nx.gelu_tanh_f16);
+    gelu_inplace(ffn.data(), static_cast<int64_t>(ffn.size()), nx.gelu_tanh_f16, pool);
     matmul(l.fc1.w, ffn.data(), tokens, h.data(), l.fc1.b(), pool, nx.precision);
     for (size_t i = 0; i < x.size(); ++i) x[i] += h[i];
   }
 
   // 4. ln_post → proj1 → GELU → proj2 (§3.5).
-  layer_norm_rows(x.data(), e.ln_post, h.data(), tokens, d);
+  layer_norm_rows(x.data(), e.ln_post, h.data(), tokens, d, pool);
   matmul(e.proj1.w, h.data(), tokens, q.data(), e.proj1.b(), pool, nx.precision);
-  gelu_inplace(q.data(), static_cast<int64_t>(q.size()), nx.gelu_tanh_f16);
+  gelu_inplace(q.data(), static_cast<int64_t>(q.size()), nx.gelu_tanh_f16, pool);
   out->tokens = tokens;
   out->dim = static_cast<int>(e.proj2.w.rows);
   out->data.resize(static_cast<size_t>(tokens) * out->dim);

@@ -32,6 +32,19 @@ void dequant_q4_0(const uint8_t* src, float* dst, int64_t blocks) {
   }
 }
 
+void dequant_q4_0_x4(const uint8_t* src, float* dst, int64_t blocks) {
+  for (int64_t b = 0; b < blocks; ++b, dst += kQuantBlock) {
+    const uint8_t* g = src + (b / 4) * kQ4_0X4GroupBytes;
+    const int l = static_cast<int>(b % 4);
+    const float d = fp16_to_f32(load_u16(g + 2 * l));
+    for (int j = 0; j < 16; ++j) {
+      const uint8_t q = g[q4_0_x4_code_offset(l, j)];
+      dst[j] = static_cast<float>((q & 0x0F) - 8) * d;
+      dst[j + 16] = static_cast<float>((q >> 4) - 8) * d;
+    }
+  }
+}
+
 void dequant_q4_1(const uint8_t* src, float* dst, int64_t blocks) {
   for (int64_t b = 0; b < blocks; ++b, src += sizeof(BlockQ4_1), dst += kQuantBlock) {
     const float d = fp16_to_f32(load_u16(src));
@@ -74,6 +87,7 @@ const char* type_name(GgmlType t) {
     case GgmlType::F32: return "f32";
     case GgmlType::F16: return "f16";
     case GgmlType::Q4_0: return "q4_0";
+    case GgmlType::Q4_0_X4: return "q4_0 (packed)";
     case GgmlType::Q4_1: return "q4_1";
     case GgmlType::Q8_0: return "q8_0";
     case GgmlType::BF16: return "bf16";
@@ -84,6 +98,7 @@ const char* type_name(GgmlType t) {
 int type_block_elems(GgmlType t) {
   switch (t) {
     case GgmlType::Q4_0:
+    case GgmlType::Q4_0_X4:
     case GgmlType::Q4_1:
     case GgmlType::Q8_0:
       return kQuantBlock;
@@ -97,7 +112,8 @@ int type_block_bytes(GgmlType t) {
     case GgmlType::F32: return 4;
     case GgmlType::F16: return 2;
     case GgmlType::BF16: return 2;
-    case GgmlType::Q4_0: return static_cast<int>(sizeof(BlockQ4_0));
+    case GgmlType::Q4_0:
+    case GgmlType::Q4_0_X4: return static_cast<int>(sizeof(BlockQ4_0));
     case GgmlType::Q4_1: return static_cast<int>(sizeof(BlockQ4_1));
     case GgmlType::Q8_0: return static_cast<int>(sizeof(BlockQ8_0));
   }
@@ -172,6 +188,9 @@ void dequantize_row(GgmlType t, const void* src, float* dst, int64_t n) {
       break;
     case GgmlType::Q4_0:
       dequant_q4_0(s, dst, whole / block);
+      break;
+    case GgmlType::Q4_0_X4:
+      dequant_q4_0_x4(s, dst, whole / block);
       break;
     case GgmlType::Q4_1:
       dequant_q4_1(s, dst, whole / block);

@@ -13,6 +13,12 @@ enum class GgmlType : int32_t {
   Q4_1 = 3,
   Q8_0 = 8,
   BF16 = 30,
+  // Not a file type (type_is_known refuses it): q4_0 rearranged in memory by the loader for the
+  // WASM kernels (kernels.h pack_q4_0_x4), in groups of 4 blocks (72 bytes, as 4 q4_0 blocks): the
+  // 4 fp16 scales, then 4 × 16 code bytes where vector j holds bytes 4j..4j+3 of each block's 16
+  // code bytes, block l in bytes 4l..4l+3 (the kernels' 4 × 4 word transpose, done once). Rows
+  // hold a multiple of 128 elements.
+  Q4_0_X4 = 1000,
 };
 
 constexpr int kQuantBlock = 32;  // elements per q4_0 / q4_1 / q8_0 block
@@ -25,6 +31,11 @@ struct BlockQ8_0 { uint16_t d; int8_t qs[32]; };           // 34 bytes
 static_assert(sizeof(BlockQ4_0) == 18, "q4_0 block");
 static_assert(sizeof(BlockQ4_1) == 20, "q4_1 block");
 static_assert(sizeof(BlockQ8_0) == 34, "q8_0 block");
+
+// Q4_0_X4: bytes per group, and the offset inside a group of code byte m (0..15) of block l (0..3);
+// the scale of block l is at 2·l.
+constexpr size_t kQ4_0X4GroupBytes = 4 * sizeof(BlockQ4_0);
+constexpr size_t q4_0_x4_code_offset(int l, int m) { return 8 + 16 * (m >> 2) + 4 * l + (m & 3); }
 
 // True for the types this engine can read.
 bool type_is_known(int32_t raw);

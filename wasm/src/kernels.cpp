@@ -13,6 +13,7 @@
 // so results are bit-identical for any thread count and any blocking.
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "kernels.h"
@@ -187,7 +188,9 @@ void matmul(const WeightMatrix& w, const float* x, int64_t m, float* y, const fl
       for (int64_t j = 0; j < w.rows; ++j) y[i * w.rows + j] = bias ? bias[j] : 0.0f;
     return;
   }
-  if (is_quant(w.type) && precision == MatmulPrecision::kActivationsQ8) {
+  if (w.type == GgmlType::Q4_0_X4 && !fam::reads_q4_0_x4()) {
+    matmul_ref(w, x, m, y, bias, precision);
+  } else if (is_quant(w.type) && precision == MatmulPrecision::kActivationsQ8) {
     q8_matmul(w, x, m, y, bias, pool);
   } else {
     const float* wf = w.type == GgmlType::F32 ? static_cast<const float*>(w.data) : nullptr;
@@ -215,11 +218,68 @@ void gemm_f32_nt_strided(const float* a, int64_t lda, const float* b, int64_t ld
   fam::f32_gemm(b, ldb, n, a, lda, m, k, c, ldc);
 }
 
+namespace {
+// Elementwise work over the pool in slices of kElementSlice (about 64 KB of floats).
+constexpr int64_t kElementSlice = 16384;
+template <class Fn>
+void for_slices(int64_t n, ThreadPool* pool, const Fn& fn) {
+  run_tasks(pool, static_cast<int>(ceil_div(n, kElementSlice)), [&](int task, int) {
+    const int64_t i0 = task * kElementSlice;
+    fn(i0, std::min(kElementSlice, n - i0));
+  });
+}
+}  // namespace
+
+void gelu_erf_inplace(float* x, int64_t n, ThreadPool* pool) {
+  for_slices(n, pool, [&](int64_t i0, int64_t len) { fam::gelu_erf(x + i0, len); });
+}
+
+void silu_mul(const float* gate, const float* up, float* out, int64_t n, ThreadPool* pool) {
+  for_slices(n, pool, [&](int64_t i0, int64_t len) { fam::silu_mul(gate + i0, up + i0, out + i0, len); });
+}
+
+void exp_shifted_inplace(float* x, int64_t n, float shift) { fam::exp_shifted(x, n, shift); }
+
+void gelu_erf_ref(float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) x[i] = kint::gelu_erf_f32(x[i]);
+}
+
+void silu_mul_ref(const float* gate, const float* up, float* out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = kint::silu_mul_f32(gate[i], up[i]);
+}
+
+void exp_shifted_ref(float* x, int64_t n, float shift) {
+  for (int64_t i = 0; i < n; ++i) x[i] = kint::exp_f32(x[i] - shift);
+}
+
 void quantize_row_q8_0(const float* x, BlockQ8_0* y, int64_t n) { fam::quantize_row_q8_0(x, y, n); }
 
 float dot_f32(const float* a, const float* b, int64_t n) { return fam::dot_f32(a, b, n); }
 
 void axpy_f32(float a, const float* x, float* y, int64_t n) { fam::axpy_f32(a, x, y, n); }
+
+bool kernels_prefer_q4_0_x4() { return fam::reads_q4_0_x4(); }
+
+void pack_q4_0_x4(void* data, int64_t rows, int64_t cols, ThreadPool* pool) {
+  const int64_t groups = rows * (cols / (4 * kQuantBlock));
+  auto* base = static_cast<uint8_t*>(data);
+  run_tasks(pool, static_cast<int>(ceil_div(groups, 4096)), [&](int task, int) {
+    for (int64_t g = task * int64_t{4096}; g < std::min(groups, (task + 1) * int64_t{4096}); ++g) {
+      uint8_t* p = base + g * kQ4_0X4GroupBytes;
+      uint8_t src[kQ4_0X4GroupBytes];
+      std::memcpy(src, p, sizeof src);
+      for (int l = 0; l < 4; ++l) {
+        const uint8_t* blk = src + l * sizeof(BlockQ4_0);
+        std::memcpy(p + 2 * l, blk, 2);
+        for (int c = 0; c < 16; ++c) p[q4_0_x4_code_offset(l, c)] = blk[2 + c];
+      }
+    }
+  });
+}
+
+void weight_row_f32(const WeightMatrix& w, int64_t r, float* dst) {
+  fam::to_f32_row(w.type, static_cast<const uint8_t*>(w.data) + r * kint::weight_row_bytes(w.type, w.cols), dst, w.cols);
+}
 
 const char* kernel_family() { return fam::name(); }
 

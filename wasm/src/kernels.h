@@ -30,7 +30,8 @@ enum class MatmulPrecision {
   kF32,
 };
 
-// Y[m][rows] = X[m][cols] · Wᵀ (+ bias[rows] if bias != nullptr).
+// Y[m][rows] = X[m][cols] · Wᵀ (+ bias[rows] if bias != nullptr). Q4_0_X4 weights on a family
+// that does not read them go through matmul_ref (slow; the loader only packs for families that do).
 // X rows are contiguous with stride `cols`; Y rows with stride `rows`.
 void matmul(const WeightMatrix& w, const float* x, int64_t m, float* y, const float* bias,
             ThreadPool* pool, MatmulPrecision precision = MatmulPrecision::kActivationsQ8);
@@ -61,6 +62,27 @@ void gemm_f32_nt_ref(const float* a, const float* b, float* c, int64_t m, int64_
 // case), so it is the same for any m, n and any offsets (attention.h relies on it).
 void gemm_f32_nt_strided(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc,
                          int64_t m, int64_t n, int64_t k);
+
+// Elementwise functions on the family's SIMD, with an exp of our own (kernels_internal.h
+// exp_f32: + - * and exact rounding only) so that every build and every thread count computes
+// the same bits. Long arrays are split over the pool (nullptr: the calling thread).
+//   gelu_erf_inplace: x = 0.5·x·(1 + erf(x/√2))     silu_mul: out = SiLU(gate) · up
+//   exp_shifted_inplace: x = exp(x - shift) (one thread; softmax rows)
+void gelu_erf_inplace(float* x, int64_t n, ThreadPool* pool);
+void silu_mul(const float* gate, const float* up, float* out, int64_t n, ThreadPool* pool);
+void exp_shifted_inplace(float* x, int64_t n, float shift);
+// Scalar references of the three (one element at a time).
+void gelu_erf_ref(float* x, int64_t n);
+void silu_mul_ref(const float* gate, const float* up, float* out, int64_t n);
+void exp_shifted_ref(float* x, int64_t n, float shift);
+
+// Whether this build's kernels prefer q4_0 matrices packed as GgmlType::Q4_0_X4 (the WASM
+// family: the 4 × 4 word transpose and the scale gathering are then done once, at load).
+bool kernels_prefer_q4_0_x4();
+// Rearranges `rows` rows of `cols` q4_0 elements (cols % 128 == 0) into Q4_0_X4, in place.
+void pack_q4_0_x4(void* data, int64_t rows, int64_t cols, ThreadPool* pool);
+// Row r of w (any type, packed included) as cols floats.
+void weight_row_f32(const WeightMatrix& w, int64_t r, float* dst);
 
 // Name of the compiled kernel family, e.g. "wasm-simd128", "avx2", "scalar".
 const char* kernel_family();

@@ -306,6 +306,8 @@ void f32_rows(const float* w, int64_t ldw, int64_t nw, const float* x, int64_t l
 
 const char* name() { return "avx2"; }
 
+bool reads_q4_0_x4() { return false; }
+
 size_t act_row_bytes(int64_t k) {
   const int64_t nb = k / kQuantBlock;
   return (static_cast<size_t>(pad4(nb) * 44) + 63) & ~static_cast<size_t>(63);
@@ -406,6 +408,62 @@ void axpy_f32(float a, const float* x, float* y, int64_t n) {
     _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(y + i), ax));
   }
   for (; i < n; ++i) y[i] += a * x[i];
+}
+
+// ---- elementwise: exp_f32, erfc_nonneg_f32 and gelu_erf_f32 of kernels_internal.h, 8 lanes ----
+// (lane-independent, so the width does not change a bit; multiply and add stay separate).
+namespace {
+
+inline __m256 exp_ps(__m256 x) {
+  const __m256 below = _mm256_cmp_ps(x, _mm256_set1_ps(kExpLo), _CMP_LT_OQ);
+  x = _mm256_min_ps(_mm256_set1_ps(kExpHi), x);  // kExpHi < x ? kExpHi : x (NaN stays)
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(kLog2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_sub_ps(x, _mm256_mul_ps(n, _mm256_set1_ps(kLn2Hi)));
+  r = _mm256_sub_ps(r, _mm256_mul_ps(n, _mm256_set1_ps(kLn2Lo)));
+  __m256 p = _mm256_set1_ps(kExpPoly[0]);
+  for (int i = 1; i < 6; ++i) p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(kExpPoly[i]));
+  const __m256 y = _mm256_add_ps(_mm256_add_ps(_mm256_mul_ps(p, _mm256_mul_ps(r, r)), r), _mm256_set1_ps(1.0f));
+  const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvttps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_andnot_ps(below, _mm256_mul_ps(y, _mm256_castsi256_ps(e)));
+}
+
+inline __m256 gelu_erf_ps(__m256 v) {
+  const __m256 one = _mm256_set1_ps(1.0f), half = _mm256_set1_ps(0.5f);
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  const __m256 z = _mm256_mul_ps(_mm256_andnot_ps(sign, v), _mm256_set1_ps(kInvSqrt2));
+  const __m256 t = _mm256_div_ps(one, _mm256_add_ps(one, _mm256_mul_ps(half, z)));
+  __m256 p = _mm256_set1_ps(kErfcPoly[0]);
+  for (int i = 1; i < 10; ++i) p = _mm256_add_ps(_mm256_set1_ps(kErfcPoly[i]), _mm256_mul_ps(t, p));
+  const __m256 e = _mm256_mul_ps(t, exp_ps(_mm256_add_ps(_mm256_mul_ps(_mm256_xor_ps(z, sign), z), p)));
+  const __m256 hv = _mm256_mul_ps(half, v);
+  const __m256 pos = _mm256_mul_ps(hv, _mm256_sub_ps(_mm256_set1_ps(2.0f), e));
+  return _mm256_blendv_ps(_mm256_mul_ps(hv, e), pos, _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_GE_OQ));
+}
+
+}  // namespace
+
+void gelu_erf(float* x, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, gelu_erf_ps(_mm256_loadu_ps(x + i)));
+  for (; i < n; ++i) x[i] = gelu_erf_f32(x[i]);
+}
+
+void silu_mul(const float* g, const float* u, float* out, int64_t n) {
+  const __m256 one = _mm256_set1_ps(1.0f), sign = _mm256_set1_ps(-0.0f);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 gv = _mm256_loadu_ps(g + i);
+    const __m256 s = _mm256_div_ps(gv, _mm256_add_ps(one, exp_ps(_mm256_xor_ps(gv, sign))));
+    _mm256_storeu_ps(out + i, _mm256_mul_ps(s, _mm256_loadu_ps(u + i)));
+  }
+  for (; i < n; ++i) out[i] = silu_mul_f32(g[i], u[i]);
+}
+
+void exp_shifted(float* x, int64_t n, float shift) {
+  const __m256 sh = _mm256_set1_ps(shift);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, exp_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), sh)));
+  for (; i < n; ++i) x[i] = exp_f32(x[i] - shift);
 }
 
 }  // namespace fam

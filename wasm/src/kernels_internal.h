@@ -4,6 +4,7 @@
 // family at the end of kernels_scalar.cpp). Not part of the engine's contract: only kernels*.cpp
 // include it.
 #pragma once
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 
@@ -74,7 +75,7 @@ inline uint16_t load_u16(const void* p) {
 }
 
 inline bool is_quant(GgmlType t) {
-  return t == GgmlType::Q4_0 || t == GgmlType::Q4_1 || t == GgmlType::Q8_0;
+  return t == GgmlType::Q4_0 || t == GgmlType::Q4_0_X4 || t == GgmlType::Q4_1 || t == GgmlType::Q8_0;
 }
 // Bytes of one weight row (private so kernels do not need ggml_types.cpp).
 size_t weight_row_bytes(GgmlType t, int64_t n);
@@ -82,10 +83,57 @@ size_t weight_row_bytes(GgmlType t, int64_t n);
 // Scalar dequantisation / widening of one row of n elements (any supported type).
 void dequant_row_scalar(GgmlType t, const void* src, float* dst, int64_t n);
 
+// ---- exp and the activations built on it (scalar forms; every family computes these bit for bit) ----
+
+// exp(x) from + - * and round-to-nearest only: Cephes' expf (Cody-Waite reduction by ln 2, a
+// degree-6 polynomial; about 1 ulp). libm's expf is a call per element that no family can
+// vectorise, and glibc and musl need not round alike; this one is the same in every build.
+// Below kExpLo the result is 0, above kExpHi it saturates at exp(kExpHi); NaN stays NaN.
+constexpr float kExpLo = -87.0f, kExpHi = 88.0f;
+constexpr float kLog2e = 1.44269504088896341f, kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
+constexpr float kExpPoly[6] = {1.9875691500e-4f, 1.3981999507e-3f, 8.3334519073e-3f,
+                               4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f};
+inline float exp_f32(float x) {
+  if (x != x) return x;
+  if (x < kExpLo) return 0.0f;
+  x = kExpHi < x ? kExpHi : x;
+  const float n = std::nearbyint(x * kLog2e);  // -126..127: 2^n is a normal float
+  float r = x - n * kLn2Hi;
+  r = r - n * kLn2Lo;
+  float p = kExpPoly[0];
+  for (int i = 1; i < 6; ++i) p = p * r + kExpPoly[i];
+  const float y = (p * (r * r) + r) + 1.0f;
+  return y * bits_f32(static_cast<uint32_t>(static_cast<int32_t>(n) + 127) << 23);
+}
+
+// erfc(z) for z >= 0: Numerical Recipes' Chebyshev fit (relative error below 1.2e-7), Horner
+// from the innermost coefficient.
+constexpr float kErfcPoly[10] = {0.17087277f, -0.82215223f, 1.48851587f, -1.13520398f, 0.27886807f,
+                                 -0.18628806f, 0.09678418f, 0.37409196f, 1.00002368f, -1.26551223f};
+inline float erfc_nonneg_f32(float z) {
+  const float t = 1.0f / (1.0f + 0.5f * z);
+  float p = kErfcPoly[0];
+  for (int i = 1; i < 10; ++i) p = kErfcPoly[i] + t * p;
+  return t * exp_f32(-z * z + p);
+}
+
+// Exact GELU 0.5·x·(1+erf(x/√2)) = 0.5·x·(2 - erfc(x/√2)) for x >= 0, 0.5·x·erfc(|x|/√2) below
+// 0 (no cancellation on the negative side).
+constexpr float kInvSqrt2 = 0.70710678118654752f;
+inline float gelu_erf_f32(float v) {
+  const float e = erfc_nonneg_f32(std::fabs(v) * kInvSqrt2);
+  return v >= 0.0f ? 0.5f * v * (2.0f - e) : 0.5f * v * e;
+}
+
+// SiLU(g) · u.
+inline float silu_mul_f32(float g, float u) { return g / (1.0f + exp_f32(-g)) * u; }
+
 // ---- the compiled-in family (exactly one definition of each, selected by macros) ----
 namespace fam {
 
 const char* name();
+// Whether q8_gemm reads GgmlType::Q4_0_X4 (the loader packs q4_0 matrices only then).
+bool reads_q4_0_x4();
 
 // Activations prepared for the integer path: each row is quantised to q8_0 blocks exactly as
 // quantize_row_q8_0_ref does (same q, same fp16-rounded d), stored in a family-specific layout.
@@ -109,6 +157,12 @@ void to_f32_row(GgmlType t, const void* src, float* dst, int64_t n);
 void quantize_row_q8_0(const float* x, BlockQ8_0* y, int64_t n);
 float dot_f32(const float* a, const float* b, int64_t n);
 void axpy_f32(float a, const float* x, float* y, int64_t n);
+
+// Elementwise, bit for bit the scalar forms above: x = gelu_erf_f32(x); out = silu_mul_f32(g, u);
+// x = exp_f32(x - shift).
+void gelu_erf(float* x, int64_t n);
+void silu_mul(const float* g, const float* u, float* out, int64_t n);
+void exp_shifted(float* x, int64_t n, float shift);
 
 }  // namespace fam
 }  // namespace kint

@@ -21,7 +21,8 @@ size_t weight_row_bytes(GgmlType t, int64_t n) {
     case GgmlType::F32: return static_cast<size_t>(n) * 4;
     case GgmlType::F16:
     case GgmlType::BF16: return static_cast<size_t>(n) * 2;
-    case GgmlType::Q4_0: return static_cast<size_t>(n / kQuantBlock) * sizeof(BlockQ4_0);
+    case GgmlType::Q4_0:
+    case GgmlType::Q4_0_X4: return static_cast<size_t>(n / kQuantBlock) * sizeof(BlockQ4_0);
     case GgmlType::Q4_1: return static_cast<size_t>(n / kQuantBlock) * sizeof(BlockQ4_1);
     case GgmlType::Q8_0: return static_cast<size_t>(n / kQuantBlock) * sizeof(BlockQ8_0);
   }
@@ -49,6 +50,19 @@ void dequant_row_scalar(GgmlType t, const void* src, float* dst, int64_t n) {
         for (int j = 0; j < 16; ++j) {
           o[j] = static_cast<float>((qs[j] & 0x0F) - 8) * d;
           o[j + 16] = static_cast<float>((qs[j] >> 4) - 8) * d;
+        }
+      }
+      return;
+    case GgmlType::Q4_0_X4:
+      for (int64_t b = 0; b < n / kQuantBlock; ++b) {
+        const uint8_t* g = p + (b / 4) * kQ4_0X4GroupBytes;
+        const int l = static_cast<int>(b % 4);
+        const float d = half_to_float(load_u16(g + 2 * l));
+        float* o = dst + b * kQuantBlock;
+        for (int j = 0; j < 16; ++j) {
+          const uint8_t q = g[q4_0_x4_code_offset(l, j)];
+          o[j] = static_cast<float>((q & 0x0F) - 8) * d;
+          o[j + 16] = static_cast<float>((q >> 4) - 8) * d;
         }
       }
       return;
@@ -172,6 +186,16 @@ float ref_q8_dot(GgmlType t, const uint8_t* w, const int8_t* xq, size_t xq_strid
         isum += ((blk[2 + j] >> 4) - 8) * q[j + 16];
       }
       acc += (dw * xd[b]) * static_cast<float>(isum);
+    } else if (t == GgmlType::Q4_0_X4) {
+      const uint8_t* g = w + (b / 4) * kQ4_0X4GroupBytes;
+      const int l = static_cast<int>(b % 4);
+      const float dw = half_to_float(kint::load_u16(g + 2 * l));
+      for (int j = 0; j < 16; ++j) {
+        const uint8_t c = g[q4_0_x4_code_offset(l, j)];
+        isum += ((c & 0x0F) - 8) * q[j];
+        isum += ((c >> 4) - 8) * q[j + 16];
+      }
+      acc += (dw * xd[b]) * static_cast<float>(isum);
     } else if (t == GgmlType::Q4_1) {
       const uint8_t* blk = w + b * sizeof(BlockQ4_1);
       const float dw = half_to_float(kint::load_u16(blk));
@@ -230,6 +254,7 @@ namespace kint {
 namespace fam {
 
 const char* name() { return "scalar"; }
+bool reads_q4_0_x4() { return false; }  // nothing to gain (matmul falls back to matmul_ref)
 
 // Row layout: int8 q[k] | float d[nb] | float s[nb], padded to 64 bytes.
 size_t act_row_bytes(int64_t k) {
@@ -283,6 +308,18 @@ float dot_f32(const float* a, const float* b, int64_t n) { return dot_f32_ref(a,
 
 void axpy_f32(float a, const float* x, float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
+}
+
+void gelu_erf(float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) x[i] = gelu_erf_f32(x[i]);
+}
+
+void silu_mul(const float* g, const float* u, float* out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = silu_mul_f32(g[i], u[i]);
+}
+
+void exp_shifted(float* x, int64_t n, float shift) {
+  for (int64_t i = 0; i < n; ++i) x[i] = exp_f32(x[i] - shift);
 }
 
 }  // namespace fam

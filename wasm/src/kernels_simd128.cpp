@@ -120,6 +120,13 @@ inline v128_t load_half4_finite(const uint8_t* p, size_t stride) {
   return wasm_f32x4_mul(bits, wasm_i32x4_splat(0x77800000));
 }
 
+// The 4 adjacent fp16 scales of a packed q4_0 group (finite, as load_half4_finite): 4 operations.
+inline v128_t load_half4_packed(const uint8_t* p) {
+  const v128_t x = wasm_i16x8_shuffle(wasm_i32x4_splat(0), wasm_v128_load64_zero(p), 0, 8, 1, 9, 2, 10, 3, 11);
+  const v128_t bits = wasm_v128_and(wasm_i32x4_shr(x, 3), wasm_i32x4_splat(static_cast<int32_t>(0x8fffffffu)));
+  return wasm_f32x4_mul(bits, wasm_i32x4_splat(0x77800000));
+}
+
 // 4×4 transpose of 32-bit words: t[j] = word j of r0, r1, r2, r3.
 inline void transpose4(v128_t r0, v128_t r1, v128_t r2, v128_t r3, v128_t t[4]) {
   const v128_t a = wasm_i32x4_shuffle(r0, r1, 0, 4, 1, 5);
@@ -169,17 +176,24 @@ struct QTraits;
 template <>
 struct QTraits<GgmlType::Q4_0> {
   static constexpr size_t kBlockBytes = sizeof(BlockQ4_0), kQsOffset = 2;
-  static constexpr bool kCorr = true, kMin = false;
+  static constexpr bool kCorr = true, kMin = false, kPacked = false;
+};
+// q4_0 packed at load (ggml_types.h): a group's words are already transposed and its 4 scales
+// adjacent; whole groups only (rows of a multiple of 128 elements).
+template <>
+struct QTraits<GgmlType::Q4_0_X4> {
+  static constexpr size_t kBlockBytes = sizeof(BlockQ4_0), kQsOffset = 8;
+  static constexpr bool kCorr = true, kMin = false, kPacked = true;
 };
 template <>
 struct QTraits<GgmlType::Q4_1> {
   static constexpr size_t kBlockBytes = sizeof(BlockQ4_1), kQsOffset = 4;
-  static constexpr bool kCorr = false, kMin = true;
+  static constexpr bool kCorr = false, kMin = true, kPacked = false;
 };
 template <>
 struct QTraits<GgmlType::Q8_0> {
   static constexpr size_t kBlockBytes = sizeof(BlockQ8_0), kQsOffset = 2;
-  static constexpr bool kCorr = false, kMin = false;
+  static constexpr bool kCorr = false, kMin = false, kPacked = false;
 };
 
 // Word-transposed raw bytes of group (b0, N blocks) of one row: t[j] = bytes 4j..4j+3 of each
@@ -188,6 +202,10 @@ template <GgmlType T, int N>
 inline void load_words(const uint8_t* row, int64_t b0, v128_t t[4], v128_t u[4]) {
   using Tr = QTraits<T>;
   const uint8_t* qs = row + b0 * Tr::kBlockBytes + Tr::kQsOffset;
+  if constexpr (Tr::kPacked) {  // whole groups only: N is always 4 here
+    for (int j = 0; j < 4; ++j) t[j] = wasm_v128_load(qs + 16 * j);
+    return;
+  }
   const v128_t z = wasm_i32x4_splat(0);
   transpose4(wasm_v128_load(qs), N > 1 ? wasm_v128_load(qs + Tr::kBlockBytes) : z,
              N > 2 ? wasm_v128_load(qs + 2 * Tr::kBlockBytes) : z,
@@ -340,7 +358,7 @@ inline void any_direct_group(const uint8_t* w, size_t ws, const uint8_t* act, si
   const v128_t z = wasm_i32x4_splat(0);
   for (int c = 0; c < C; ++c) {
     const uint8_t* blk = w + c * ws + b0 * Tr::kBlockBytes;
-    const v128_t dw = load_half4_finite<N>(blk, Tr::kBlockBytes);
+    const v128_t dw = Tr::kPacked ? load_half4_packed(blk) : load_half4_finite<N>(blk, Tr::kBlockBytes);
     const v128_t mw = Tr::kMin ? load_half4_finite<N>(blk + 2, Tr::kBlockBytes) : z;
     for (int r = 0; r < R; ++r) {
       const uint8_t* ar = act + r * as;
@@ -428,7 +446,7 @@ inline void widen_group(const uint8_t* row, int64_t b0, uint8_t* dst) {
   unpack_group<T, N>(row, b0, wv);
   for (int v = 0; v < 16; ++v) {
     // Padding blocks must stay 0: their activations are 0 anyway, so n - 8 is harmless there.
-    const v128_t q = T == GgmlType::Q4_0 ? wasm_i16x8_sub(wv[v], wasm_i16x8_splat(8)) : wv[v];
+    const v128_t q = QTraits<T>::kCorr ? wasm_i16x8_sub(wv[v], wasm_i16x8_splat(8)) : wv[v];
     wasm_v128_store(dst + v * 16, q);
   }
 }
@@ -450,7 +468,8 @@ void widen_row(const uint8_t* row, int64_t nb, uint8_t* dst) {
     }
     for (int64_t b = b0; b < b0 + 4; ++b) {
       const uint8_t* blk = row + b * Tr::kBlockBytes;
-      dw[b] = b < nb ? half_to_float(load_u16(blk)) : 0.0f;
+      const uint8_t* dp = Tr::kPacked ? row + (b & ~int64_t{3}) * Tr::kBlockBytes + 2 * (b & 3) : blk;
+      dw[b] = b < nb ? half_to_float(load_u16(dp)) : 0.0f;
       mw[b] = (Tr::kMin && b < nb) ? half_to_float(load_u16(blk + 2)) : 0.0f;
     }
   }
@@ -563,7 +582,7 @@ void q_gemm_t(const uint8_t* w, size_t ws, int64_t nw, const uint8_t* act, size_
 #if defined(QASR_RELAXED_SIMD)
   // q4_0 only: q8_0 codes use the msb (outside the relaxed dot's exact range), and no model we
   // ship or test has q4_1 weights (those keep the plain path).
-  if (T == GgmlType::Q4_0) {
+  if (QTraits<T>::kCorr) {
     if (na >= 8) {
       panel_gemm<T, true>(w, ws, nw, act, as, na, nb, y, ldy);
     } else {
@@ -613,7 +632,36 @@ void f32_rows(const float* w, int64_t ldw, int64_t nw, const float* x, int64_t l
   for (; j < nw; ++j) f32_tile<R, 1>(w + j * ldw, ldw, x, ldx, k, y + j, ldy);
 }
 
+// ---- elementwise: exp_f32, erfc_nonneg_f32 and gelu_erf_f32 of kernels_internal.h, 4 lanes ----
+
+inline v128_t exp_f32x4(v128_t x) {
+  const v128_t below = wasm_f32x4_lt(x, wasm_f32x4_splat(kExpLo));
+  x = wasm_f32x4_pmin(x, wasm_f32x4_splat(kExpHi));  // kExpHi < x ? kExpHi : x (NaN stays)
+  const v128_t n = wasm_f32x4_nearest(wasm_f32x4_mul(x, wasm_f32x4_splat(kLog2e)));
+  v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(n, wasm_f32x4_splat(kLn2Hi)));
+  r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, wasm_f32x4_splat(kLn2Lo)));
+  v128_t p = wasm_f32x4_splat(kExpPoly[0]);
+  for (int i = 1; i < 6; ++i) p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(kExpPoly[i]));
+  const v128_t y = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_mul(p, wasm_f32x4_mul(r, r)), r), wasm_f32x4_splat(1.0f));
+  const v128_t scale = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(n), wasm_i32x4_splat(127)), 23);
+  return wasm_v128_andnot(wasm_f32x4_mul(y, scale), below);
+}
+
+inline v128_t gelu_erf_f32x4(v128_t v) {
+  const v128_t one = wasm_f32x4_splat(1.0f), half = wasm_f32x4_splat(0.5f);
+  const v128_t z = wasm_f32x4_mul(wasm_f32x4_abs(v), wasm_f32x4_splat(kInvSqrt2));
+  const v128_t t = wasm_f32x4_div(one, wasm_f32x4_add(one, wasm_f32x4_mul(half, z)));
+  v128_t p = wasm_f32x4_splat(kErfcPoly[0]);
+  for (int i = 1; i < 10; ++i) p = wasm_f32x4_add(wasm_f32x4_splat(kErfcPoly[i]), wasm_f32x4_mul(t, p));
+  const v128_t e = wasm_f32x4_mul(t, exp_f32x4(wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_neg(z), z), p)));
+  const v128_t hv = wasm_f32x4_mul(half, v);
+  const v128_t pos = wasm_f32x4_mul(hv, wasm_f32x4_sub(wasm_f32x4_splat(2.0f), e));
+  return wasm_v128_bitselect(pos, wasm_f32x4_mul(hv, e), wasm_f32x4_ge(v, wasm_f32x4_splat(0.0f)));
+}
+
 }  // namespace
+
+bool reads_q4_0_x4() { return true; }
 
 #if defined(QASR_RELAXED_SIMD)
 const char* name() { return "wasm-simd128-relaxed"; }
@@ -689,6 +737,9 @@ void q8_gemm(GgmlType t, const uint8_t* w, size_t w_stride, int64_t nw, const ui
   switch (t) {
     case GgmlType::Q4_0:
       q_gemm_t<GgmlType::Q4_0>(w, w_stride, nw, act, a_stride, na, nb, y, ldy);
+      break;
+    case GgmlType::Q4_0_X4:
+      q_gemm_t<GgmlType::Q4_0_X4>(w, w_stride, nw, act, a_stride, na, nb, y, ldy);
       break;
     case GgmlType::Q4_1:
       q_gemm_t<GgmlType::Q4_1>(w, w_stride, nw, act, a_stride, na, nb, y, ldy);
@@ -766,6 +817,30 @@ void axpy_f32(float a, const float* x, float* y, int64_t n) {
     wasm_v128_store(y + i, wasm_f32x4_add(wasm_v128_load(y + i), ax));
   }
   for (; i < n; ++i) y[i] += a * x[i];
+}
+
+void gelu_erf(float* x, int64_t n) {
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) wasm_v128_store(x + i, gelu_erf_f32x4(wasm_v128_load(x + i)));
+  for (; i < n; ++i) x[i] = gelu_erf_f32(x[i]);
+}
+
+void silu_mul(const float* g, const float* u, float* out, int64_t n) {
+  const v128_t one = wasm_f32x4_splat(1.0f);
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v128_t gv = wasm_v128_load(g + i);
+    const v128_t s = wasm_f32x4_div(gv, wasm_f32x4_add(one, exp_f32x4(wasm_f32x4_neg(gv))));
+    wasm_v128_store(out + i, wasm_f32x4_mul(s, wasm_v128_load(u + i)));
+  }
+  for (; i < n; ++i) out[i] = silu_mul_f32(g[i], u[i]);
+}
+
+void exp_shifted(float* x, int64_t n, float shift) {
+  const v128_t sh = wasm_f32x4_splat(shift);
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) wasm_v128_store(x + i, exp_f32x4(wasm_f32x4_sub(wasm_v128_load(x + i), sh)));
+  for (; i < n; ++i) x[i] = exp_f32(x[i] - shift);
 }
 
 }  // namespace fam

@@ -1,6 +1,7 @@
 // Arranges a parsed GGMM file into computing weights (see model.h).
 #include "model.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -105,6 +106,27 @@ std::vector<BlockQ8_0> quantize_conv(const std::vector<float>& w, int c_out) {
   return q;
 }
 
+// Packs every q4_0 matrix (rows of a multiple of 128) into the layout the kernels read faster
+// (kernels.h pack_q4_0_x4), in place in the file buffer; matrices sharing data (the tied head and
+// the embedding) are packed once and all marked.
+void pack_q4_0_matrices(Model* m) {
+  std::vector<WeightMatrix*> ws = {&m->enc.conv_out.w, &m->enc.proj1.w, &m->enc.proj2.w, &m->dec.embed, &m->dec.head.w};
+  for (EncoderLayer& l : m->enc.layers)
+    for (Linear* x : {&l.q, &l.k, &l.v, &l.o, &l.fc0, &l.fc1}) ws.push_back(&x->w);
+  for (DecoderLayer& l : m->dec.layers)
+    for (Linear* x : {&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down}) ws.push_back(&x->w);
+  std::vector<const void*> packed;
+  for (WeightMatrix* w : ws) {
+    if (w->type != GgmlType::Q4_0 || !w->data || w->cols % (4 * kQuantBlock) != 0) continue;
+    if (std::find(packed.begin(), packed.end(), w->data) == packed.end()) {
+      pack_q4_0_x4(const_cast<void*>(w->data), w->rows, w->cols, m->pool.get());
+      packed.push_back(w->data);
+    }
+  }
+  for (WeightMatrix* w : ws)
+    if (w->type == GgmlType::Q4_0 && std::find(packed.begin(), packed.end(), w->data) != packed.end()) w->type = GgmlType::Q4_0_X4;
+}
+
 }  // namespace
 
 int audio_token_count(int mel_frames, int frames_per_chunk) {
@@ -201,6 +223,7 @@ bool build_model(Model* m, std::string* error) {
   dw.rope_inv_freq.resize(hd / 2);
   for (int i = 0; i < hd / 2; ++i)
     dw.rope_inv_freq[i] = std::pow(static_cast<double>(tc.rope_theta), -2.0 * i / hd);
+  if (b.ok && kernels_prefer_q4_0_x4()) pack_q4_0_matrices(m);
   return b.ok;
 }
 

@@ -21,24 +21,10 @@ Numerics Numerics::from_flags(uint32_t flags) {
 
 namespace {
 
-// std::erf and std::tanh differ in the last bit between glibc (native build) and musl (WASM
-// build); expf is the same code in both (identical on 30 million arguments). So erfc and tanh are
-// built here from + - * / and expf only, and both builds round alike (test_engine_tokens.cpp).
-
-// erfc(z) for z >= 0: Numerical Recipes' Chebyshev fit, relative error below 1.2e-7 (well under
-// the float rounding of the GELU that uses it).
-inline float erfc_nonneg(float z) {
-  const float t = 1.0f / (1.0f + 0.5f * z);
-  const float p =
-      -1.26551223f +
-      t * (1.00002368f +
-           t * (0.37409196f +
-                t * (0.09678418f +
-                     t * (-0.18628806f +
-                          t * (0.27886807f +
-                               t * (-1.13520398f + t * (1.48851587f + t * (-0.82215223f + t * 0.17087277f))))))));
-  return t * std::exp(-z * z + p);
-}
+// std::tanh differs in the last bit between glibc (native build) and musl (WASM build); expf is
+// the same code in both. So the tanh of chatllm's table is built from + - * / and expf only. The
+// exact GELU, softmax and SiLU use the kernels' own exp (kernels.h), vectorised and identical in
+// every build (test_engine_tokens.cpp).
 
 // tanh(u) = sign(u) · (1 - 2 / (e^{2|u|} + 1)).
 inline float tanh_expf(float u) {
@@ -62,23 +48,17 @@ const std::vector<uint16_t>& gelu_f16_table() {
 
 }  // namespace
 
-void gelu_inplace(float* x, int64_t n, bool tanh_f16) {
-  if (tanh_f16) {
-    const auto& t = gelu_f16_table();
-    for (int64_t i = 0; i < n; ++i) {
-      const float v = x[i];
-      if (v <= -10.0f) x[i] = 0.0f;
-      else if (v >= 10.0f) x[i] = v;
-      else x[i] = fp16_to_f32(t[f32_to_fp16(v)]);
-    }
+void gelu_inplace(float* x, int64_t n, bool tanh_f16, ThreadPool* pool) {
+  if (!tanh_f16) {
+    gelu_erf_inplace(x, n, pool);
     return;
   }
-  // 0.5·x·(1 + erf(x/√2)) = 0.5·x·(2 - erfc(x/√2)) for x >= 0, 0.5·x·erfc(|x|/√2) below 0 (no
-  // cancellation on the negative side).
+  const auto& t = gelu_f16_table();
   for (int64_t i = 0; i < n; ++i) {
     const float v = x[i];
-    const float e = erfc_nonneg(std::fabs(v) * 0.70710678118654752f);
-    x[i] = v >= 0.0f ? 0.5f * v * (2.0f - e) : 0.5f * v * e;
+    if (v <= -10.0f) x[i] = 0.0f;
+    else if (v >= 10.0f) x[i] = v;
+    else x[i] = fp16_to_f32(t[f32_to_fp16(v)]);
   }
 }
 
@@ -105,16 +85,14 @@ void softmax_inplace(float* x, int n) {
   float mx = x[0];
   for (int i = 1; i < n; ++i) mx = x[i] > mx ? x[i] : mx;
   double sum = 0;
-  for (int i = 0; i < n; ++i) { x[i] = std::exp(x[i] - mx); sum += x[i]; }
+  exp_shifted_inplace(x, n, mx);
+  for (int i = 0; i < n; ++i) sum += x[i];
   const float inv = static_cast<float>(1.0 / sum);
   for (int i = 0; i < n; ++i) x[i] *= inv;
 }
 
-void swiglu(const float* gate, const float* up, float* out, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) {
-    const float g = gate[i];
-    out[i] = g / (1.0f + std::exp(-g)) * up[i];
-  }
+void swiglu(const float* gate, const float* up, float* out, int64_t n, ThreadPool* pool) {
+  silu_mul(gate, up, out, n, pool);
 }
 
 void rope_neox(float* head, int hd, const float* cos, const float* sin) {

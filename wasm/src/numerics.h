@@ -17,8 +17,9 @@ struct Numerics {
   static Numerics from_flags(uint32_t flags);
 };
 
-// In place on n values: exact GELU 0.5·x·(1+erf(x/√2)), or chatllm's table form.
-void gelu_inplace(float* x, int64_t n, bool tanh_f16);
+// In place on n values: exact GELU 0.5·x·(1+erf(x/√2)) (over the pool when given), or chatllm's
+// table form.
+void gelu_inplace(float* x, int64_t n, bool tanh_f16, ThreadPool* pool = nullptr);
 // y = LayerNorm(x)·w + b over n values (eps inside the square root).
 void layer_norm(const float* x, const float* w, const float* b, float* y, int n, float eps);
 // y = x / sqrt(mean(x²) + eps) · w (weight used as is, research/qwen3-asr-official.md §4.1).
@@ -26,7 +27,7 @@ void rms_norm(const float* x, const float* w, float* y, int n, float eps);
 // In place softmax over n values.
 void softmax_inplace(float* x, int n);
 // x·sigmoid(x) · g applied as silu(gate) * up into out.
-void swiglu(const float* gate, const float* up, float* out, int64_t n);
+void swiglu(const float* gate, const float* up, float* out, int64_t n, ThreadPool* pool = nullptr);
 // NeoX (rotate-half) RoPE of one head of size hd, with cos/sin of this position's angles
 // (hd/2 entries each, see rope_table).
 void rope_neox(float* head, int hd, const float* cos, const float* sin);

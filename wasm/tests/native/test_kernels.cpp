@@ -42,6 +42,7 @@ const char* tname(GgmlType t) {
     case GgmlType::F16: return "f16";
     case GgmlType::BF16: return "bf16";
     case GgmlType::Q4_0: return "q4_0";
+    case GgmlType::Q4_0_X4: return "q4_0 (packed)";
     case GgmlType::Q4_1: return "q4_1";
     case GgmlType::Q8_0: return "q8_0";
   }
@@ -418,6 +419,97 @@ TEST(kernels_dot_axpy) {
     for (int64_t i = 0; i < n; ++i) yr[i] += 0.375f * a[i + 1];
     CHECK(std::memcmp(y.data(), yr.data(), y.size() * 4) == 0);
   }
+}
+
+TEST(kernels_q4_0_packed_layout) {
+  // pack_q4_0_x4 only moves bytes: dequantised rows, the row accessor and matmul (both
+  // precisions, any family; families that do not read the layout fall back to matmul_ref) give
+  // what the q4_0 original gives, bit for bit.
+  Rng rng(41);
+  const int64_t rows = 37, cols = 384;
+  std::vector<float> src(static_cast<size_t>(rows * cols));
+  for (auto& v : src) v = rng.sym();
+  std::vector<uint8_t> q(static_cast<size_t>(rows) * (cols / 32) * sizeof(BlockQ4_0));
+  for (int64_t r = 0; r < rows; ++r) {
+    quantize_row_q4_0_ref(src.data() + r * cols, reinterpret_cast<BlockQ4_0*>(q.data()) + r * (cols / 32), cols);
+  }
+  std::vector<uint8_t> p(q);
+  ThreadPool pool(2);
+  pack_q4_0_x4(p.data(), rows, cols, &pool);
+  CHECK(p != q);
+  WeightMatrix wq{GgmlType::Q4_0, q.data(), rows, cols}, wp{GgmlType::Q4_0_X4, p.data(), rows, cols};
+  std::vector<float> a(static_cast<size_t>(cols)), b(a), c(a);
+  for (int64_t r = 0; r < rows; r += 5) {
+    dequantize_row(GgmlType::Q4_0, q.data() + r * row_bytes(GgmlType::Q4_0, cols), a.data(), cols);
+    dequantize_row(GgmlType::Q4_0_X4, p.data() + r * row_bytes(GgmlType::Q4_0_X4, cols), b.data(), cols);
+    weight_row_f32(wp, r, c.data());
+    CHECK(a == b && a == c);
+  }
+  for (int64_t m : {1, 3, 9}) {
+    std::vector<float> x(static_cast<size_t>(m * cols));
+    for (auto& v : x) v = rng.sym();
+    for (MatmulPrecision pr : {MatmulPrecision::kActivationsQ8, MatmulPrecision::kF32}) {
+      std::vector<float> y0(static_cast<size_t>(m * rows)), y1(y0), y2(y0);
+      matmul_ref(wq, x.data(), m, y0.data(), nullptr, pr);
+      matmul_ref(wp, x.data(), m, y1.data(), nullptr, pr);
+      matmul(wp, x.data(), m, y2.data(), nullptr, &pool, pr);
+      CHECK(y0 == y1);
+      for (size_t i = 0; i < y0.size(); ++i) CHECK_NEAR(y2[i], y0[i], 1e-4 * (1 + std::fabs(y0[i])));
+    }
+  }
+}
+
+// Inputs for the elementwise functions: a dense sweep, the saturation edges, signed zeros,
+// subnormals and extremes.
+std::vector<float> elementwise_inputs() {
+  std::vector<float> x;
+  for (float v = -120.0f; v <= 120.0f; v += 0.0071f) x.push_back(v);
+  for (float v : {0.0f, -0.0f, 1e-30f, -1e-30f, 1e-42f, -87.0f, -87.0001f, -86.9999f, 88.0f, 88.0001f,
+                  3e38f, -3e38f, INFINITY, -INFINITY})
+    x.push_back(v);
+  return x;
+}
+
+TEST(kernels_elementwise_bit_exact) {
+  // The family's SIMD forms (any length, any start, split over a pool) equal the scalar
+  // references bit for bit: what lets native and WASM builds agree.
+  const std::vector<float> x = elementwise_inputs();
+  const std::vector<float> u(x.rbegin(), x.rend());
+  ThreadPool pool(2);
+  for (int64_t off : {0, 1, 3}) {
+    const int64_t n = static_cast<int64_t>(x.size()) - off;
+    std::vector<float> a(x.begin() + off, x.end()), b(a);
+    gelu_erf_inplace(a.data(), n, &pool);
+    gelu_erf_ref(b.data(), n);
+    CHECK(std::memcmp(a.data(), b.data(), a.size() * 4) == 0);
+    std::vector<float> s(static_cast<size_t>(n)), sr(s);
+    silu_mul(x.data() + off, u.data(), s.data(), n, &pool);
+    silu_mul_ref(x.data() + off, u.data(), sr.data(), n);
+    CHECK(std::memcmp(s.data(), sr.data(), s.size() * 4) == 0);
+    std::vector<float> e(x.begin() + off, x.end()), er(e);
+    exp_shifted_inplace(e.data(), n, 2.5f);
+    exp_shifted_ref(er.data(), n, 2.5f);
+    CHECK(std::memcmp(e.data(), er.data(), e.size() * 4) == 0);
+  }
+  // NaN stays NaN.
+  float nan3[3] = {NAN, NAN, NAN};
+  exp_shifted_inplace(nan3, 3, 0.0f);
+  CHECK(std::isnan(nan3[0]) && std::isnan(nan3[2]));
+}
+
+TEST(kernels_exp_and_silu_accuracy) {
+  double worst = 0, worst_silu = 0;
+  for (float v = -86.9f; v <= 88.0f; v += 0.00113f) {
+    const double want = std::exp(static_cast<double>(v));
+    worst = std::fmax(worst, std::fabs(kint::exp_f32(v) - want) / want);
+    const double s = v / (1.0 + std::exp(-static_cast<double>(v)));
+    worst_silu = std::fmax(worst_silu, std::fabs(kint::silu_mul_f32(v, 1.0f) - s) / std::fmax(std::fabs(s), 1e-30));
+  }
+  std::printf("     exp max relative error %.2e, silu %.2e\n", worst, worst_silu);
+  CHECK(worst < 3e-7);
+  CHECK(worst_silu < 5e-7);
+  CHECK(kint::exp_f32(-87.5f) == 0.0f && kint::exp_f32(0.0f) == 1.0f);
+  CHECK(std::isfinite(kint::exp_f32(1000.0f)) && kint::exp_f32(1000.0f) == kint::exp_f32(88.0f));
 }
 
 TEST(kernels_matmul_edge_shapes) {
