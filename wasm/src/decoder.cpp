@@ -75,9 +75,8 @@ bool decoder_forward(const Model& m, float* x, int n, KvCache* cache, const Nume
     const DecoderLayer& l = w.layers[li];
     const int layer = static_cast<int>(li);
     rms_norm_rows(pool, x, l.in_norm.weight.data(), h.data(), n, H, eps);
-    matmul(l.q.w, h.data(), n, q.data(), nullptr, pool, nx.precision);
-    matmul(l.k.w, h.data(), n, k.data(), nullptr, pool, nx.precision);
-    matmul(l.v.w, h.data(), n, v.data(), nullptr, pool, nx.precision);
+    const MatmulOut qkv[3] = {{&l.q.w, q.data(), nullptr}, {&l.k.w, k.data(), nullptr}, {&l.v.w, v.data(), nullptr}};
+    matmul_shared_input(qkv, 3, h.data(), n, pool, nx.precision);
     // Per row: q/k norms, RoPE, and the row's K and V into the cache (rows split over the pool).
     pool->parallel_range(n, [&](int r0, int r1, int) {
       for (int i = r0; i < r1; ++i) {
@@ -113,8 +112,8 @@ bool decoder_forward(const Model& m, float* x, int n, KvCache* cache, const Nume
     matmul(l.o.w, att.data(), n, h.data(), nullptr, pool, nx.precision);
     for (size_t i = 0; i < rows * H; ++i) x[i] += h[i];
     rms_norm_rows(pool, x, l.post_norm.weight.data(), h.data(), n, H, eps);
-    matmul(l.gate.w, h.data(), n, gate.data(), nullptr, pool, nx.precision);
-    matmul(l.up.w, h.data(), n, up.data(), nullptr, pool, nx.precision);
+    const MatmulOut gate_up[2] = {{&l.gate.w, gate.data(), nullptr}, {&l.up.w, up.data(), nullptr}};
+    matmul_shared_input(gate_up, 2, h.data(), n, pool, nx.precision);
     swiglu(gate.data(), up.data(), gate.data(), static_cast<int64_t>(rows) * I, pool);
     matmul(l.down.w, gate.data(), n, h.data(), nullptr, pool, nx.precision);
     for (size_t i = 0; i < rows * H; ++i) x[i] += h[i];

@@ -149,9 +149,8 @@ bool encode_audio(const Model& m, const MelSpectrogram& mel, const Numerics& nx,
   std::vector<float> ffn(static_cast<size_t>(tokens) * a.encoder_ffn_dim);
   for (const EncoderLayer& l : e.layers) {
     layer_norm_rows(x.data(), l.ln1, h.data(), tokens, d, pool);
-    matmul(l.q.w, h.data(), tokens, q.data(), l.q.b(), pool, nx.precision);
-    matmul(l.k.w, h.data(), tokens, k.data(), l.k.b(), pool, nx.precision);
-    matmul(l.v.w, h.data(), tokens, v.data(), l.v.b(), pool, nx.precision);
+    const MatmulOut qkv[3] = {{&l.q.w, q.data(), l.q.b()}, {&l.k.w, k.data(), l.k.b()}, {&l.v.w, v.data(), l.v.b()}};
+    matmul_shared_input(qkv, 3, h.data(), tokens, pool, nx.precision);
     windowed_attention(q.data(), k.data(), v.data(), att.data(), tokens, d, a.encoder_attention_heads, window, pool);
     matmul(l.o.w, att.data(), tokens, h.data(), l.o.b(), pool, nx.precision);
     for (size_t i = 0; i < x.size(); ++i) x[i] += h[i];

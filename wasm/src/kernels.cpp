@@ -148,9 +148,10 @@ void f32_matmul(const WeightMatrix& w, const float* wf, const float* x, int64_t 
   });
 }
 
-void q8_matmul(const WeightMatrix& w, const float* x, int64_t m, float* y, const float* bias,
-               ThreadPool* pool) {
-  const int64_t rows = w.rows, cols = w.cols;
+// Products of several q8-path matrices with one X (same cols): X is quantised once and every
+// product's tasks run as one job of the pool (one dispatch instead of one per matrix).
+void q8_matmul(const MatmulOut* outs, int n_outs, const float* x, int64_t m, ThreadPool* pool) {
+  const int64_t cols = outs[0].w->cols;
   const int n_threads = pool ? pool->size() : 1;
   const size_t arb = fam::act_row_bytes(cols);
   uint8_t* act = t_act.get(arb * static_cast<size_t>(m));
@@ -163,19 +164,38 @@ void q8_matmul(const WeightMatrix& w, const float* x, int64_t m, float* y, const
   } else {
     for (int64_t i = 0; i < m; ++i) fam::prepare_act_row(x + i * cols, cols, act + i * arb);
   }
-  const size_t wrb = kint::weight_row_bytes(w.type, cols);
-  const int64_t wc = weight_chunk_rows(rows, wrb, n_threads, 48 * 1024);
-  const int64_t n_wc = ceil_div(rows, wc);
   const int64_t mb = act_block_rows(m);
   const int64_t n_mb = ceil_div(m, mb);
-  const uint8_t* wd = static_cast<const uint8_t*>(w.data);
-  run_tasks(pool, static_cast<int>(n_mb * n_wc), [&](int task, int) {
-    const int64_t j0 = (task % n_wc) * wc, nj = std::min(wc, rows - j0);
-    const int64_t i0 = (task / n_wc) * mb, ni = std::min(mb, m - i0);
-    float* yt = y + i0 * rows + j0;
-    fam::q8_gemm(w.type, wd + j0 * wrb, wrb, nj, act + i0 * arb, arb, ni, cols, yt, rows);
-    add_bias(yt, rows, ni, nj, bias ? bias + j0 : nullptr);
+  // Per product: weight-row chunk, chunks per activation block, first task.
+  struct Plan { int64_t wc, n_wc, first; size_t wrb; };
+  constexpr int kMaxOuts = 4;
+  Plan plan[kMaxOuts];
+  int64_t n_tasks = 0;
+  for (int o = 0; o < n_outs; ++o) {
+    const WeightMatrix& w = *outs[o].w;
+    plan[o].wrb = kint::weight_row_bytes(w.type, cols);
+    plan[o].wc = weight_chunk_rows(w.rows, plan[o].wrb, n_threads, 48 * 1024);
+    plan[o].n_wc = ceil_div(w.rows, plan[o].wc);
+    plan[o].first = n_tasks;
+    n_tasks += n_mb * plan[o].n_wc;
+  }
+  run_tasks(pool, static_cast<int>(n_tasks), [&](int task, int) {
+    int o = n_outs - 1;
+    while (task < plan[o].first) --o;
+    const Plan& pl = plan[o];
+    const WeightMatrix& w = *outs[o].w;
+    const int64_t t = task - pl.first, rows = w.rows;
+    const int64_t j0 = (t % pl.n_wc) * pl.wc, nj = std::min(pl.wc, rows - j0);
+    const int64_t i0 = (t / pl.n_wc) * mb, ni = std::min(mb, m - i0);
+    float* yt = outs[o].y + i0 * rows + j0;
+    fam::q8_gemm(w.type, static_cast<const uint8_t*>(w.data) + j0 * pl.wrb, pl.wrb, nj, act + i0 * arb, arb, ni, cols, yt, rows);
+    add_bias(yt, rows, ni, nj, outs[o].bias ? outs[o].bias + j0 : nullptr);
   });
+}
+
+bool takes_q8_path(const WeightMatrix& w, MatmulPrecision precision) {
+  return is_quant(w.type) && precision == MatmulPrecision::kActivationsQ8 &&
+         (w.type != GgmlType::Q4_0_X4 || fam::reads_q4_0_x4());
 }
 
 }  // namespace
@@ -188,14 +208,27 @@ void matmul(const WeightMatrix& w, const float* x, int64_t m, float* y, const fl
       for (int64_t j = 0; j < w.rows; ++j) y[i * w.rows + j] = bias ? bias[j] : 0.0f;
     return;
   }
-  if (w.type == GgmlType::Q4_0_X4 && !fam::reads_q4_0_x4()) {
-    matmul_ref(w, x, m, y, bias, precision);
+  if (takes_q8_path(w, precision)) {
+    const MatmulOut out{&w, y, bias};
+    q8_matmul(&out, 1, x, m, pool);
   } else if (is_quant(w.type) && precision == MatmulPrecision::kActivationsQ8) {
-    q8_matmul(w, x, m, y, bias, pool);
+    matmul_ref(w, x, m, y, bias, precision);  // Q4_0_X4 on a family that does not read it
   } else {
     const float* wf = w.type == GgmlType::F32 ? static_cast<const float*>(w.data) : nullptr;
     f32_matmul(w, wf, x, m, y, bias, pool);
   }
+}
+
+void matmul_shared_input(const MatmulOut* outs, int n_outs, const float* x, int64_t m, ThreadPool* pool,
+                         MatmulPrecision precision) {
+  bool together = m > 0 && n_outs > 0 && n_outs <= 4 && outs[0].w->cols > 0;
+  for (int o = 0; together && o < n_outs; ++o)
+    together = takes_q8_path(*outs[o].w, precision) && outs[o].w->cols == outs[0].w->cols && outs[o].w->rows > 0;
+  if (together) {
+    q8_matmul(outs, n_outs, x, m, pool);
+    return;
+  }
+  for (int o = 0; o < n_outs; ++o) matmul(*outs[o].w, x, m, outs[o].y, outs[o].bias, pool, precision);
 }
 
 void gemm_f32_nt(const float* a, const float* b, float* c, int64_t m, int64_t n, int64_t k,

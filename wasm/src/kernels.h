@@ -36,6 +36,17 @@ enum class MatmulPrecision {
 void matmul(const WeightMatrix& w, const float* x, int64_t m, float* y, const float* bias,
             ThreadPool* pool, MatmulPrecision precision = MatmulPrecision::kActivationsQ8);
 
+// Several products of one X (q/k/v, gate/up): Y_o = X · W_oᵀ (+ bias_o). On the q8 path X is
+// quantised once and all products run as one job of the pool (one dispatch, not one per matrix);
+// results are those of separate matmul calls, bit for bit. At most 4 products.
+struct MatmulOut {
+  const WeightMatrix* w;
+  float* y;
+  const float* bias;  // or nullptr
+};
+void matmul_shared_input(const MatmulOut* outs, int n_outs, const float* x, int64_t m, ThreadPool* pool,
+                         MatmulPrecision precision = MatmulPrecision::kActivationsQ8);
+
 // Scalar reference of matmul (same signature minus the pool); used by tests.
 void matmul_ref(const WeightMatrix& w, const float* x, int64_t m, float* y, const float* bias,
                 MatmulPrecision precision);

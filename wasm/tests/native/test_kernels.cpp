@@ -459,6 +459,42 @@ TEST(kernels_q4_0_packed_layout) {
   }
 }
 
+TEST(kernels_matmul_shared_input) {
+  // One job for q/k/v-like products = separate matmul calls, bit for bit (m = 1 is decode; 70
+  // spans two activation blocks), with biases and mixed row counts; f32 falls back per product.
+  Rng rng(43);
+  const int64_t cols = 256;
+  const int64_t rows[3] = {96, 40, 40};
+  std::vector<std::vector<uint8_t>> data(3);
+  std::vector<WeightMatrix> w(3);
+  std::vector<std::vector<float>> bias(3);
+  for (int o = 0; o < 3; ++o) {
+    std::vector<float> f(static_cast<size_t>(rows[o] * cols));
+    for (auto& v : f) v = rng.sym();
+    data[o].resize(static_cast<size_t>(rows[o]) * (cols / 32) * sizeof(BlockQ4_0));
+    quantize_row_q4_0_ref(f.data(), reinterpret_cast<BlockQ4_0*>(data[o].data()), rows[o] * cols);
+    w[o] = WeightMatrix{GgmlType::Q4_0, data[o].data(), rows[o], cols};
+    for (int64_t j = 0; j < rows[o]; ++j) bias[o].push_back(rng.sym());
+  }
+  ThreadPool pool(2);
+  for (int64_t m : {1, 5, 70}) {
+    for (MatmulPrecision pr : {MatmulPrecision::kActivationsQ8, MatmulPrecision::kF32}) {
+      std::vector<float> x(static_cast<size_t>(m * cols));
+      for (auto& v : x) v = rng.sym();
+      std::vector<std::vector<float>> y(3), want(3);
+      MatmulOut outs[3];
+      for (int o = 0; o < 3; ++o) {
+        y[o].assign(static_cast<size_t>(m * rows[o]), -1.0f);
+        want[o] = y[o];
+        matmul(w[o], x.data(), m, want[o].data(), o == 1 ? nullptr : bias[o].data(), &pool, pr);
+        outs[o] = MatmulOut{&w[o], y[o].data(), o == 1 ? nullptr : bias[o].data()};
+      }
+      matmul_shared_input(outs, 3, x.data(), m, &pool, pr);
+      for (int o = 0; o < 3; ++o) CHECK(std::memcmp(y[o].data(), want[o].data(), y[o].size() * 4) == 0);
+    }
+  }
+}
+
 // Inputs for the elementwise functions: a dense sweep, the saturation edges, signed zeros,
 // subnormals and extremes.
 std::vector<float> elementwise_inputs() {
