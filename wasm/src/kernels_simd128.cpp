@@ -695,30 +695,32 @@ void prepare_act_row(const float* x, int64_t k, uint8_t* dst) {
     }
     v128_t n[4];
     const float dx = half_to_float(quant_block(x + b * kQuantBlock, n));
-    alignas(16) int16_t e16[32];
-    for (int i = 0; i < 4; ++i) wasm_v128_store(e16 + 8 * i, n[i]);
     // Scatter into the interleaved group layout: word j of the block (elements 4j..4j+3 and
-    // 16+4j..19+4j) goes to lanes 2l, 2l+1 of the group's vectors 4j..4j+3.
-    for (int j = 0; j < 4; ++j) {
-      int16_t* base = grp + (4 * j) * 8 + 2 * l;
-      base[0] = e16[4 * j];
-      base[1] = e16[4 * j + 2];
-      base[8] = e16[4 * j + 1];
-      base[9] = e16[4 * j + 3];
-      base[16] = e16[16 + 4 * j];
-      base[17] = e16[16 + 4 * j + 2];
-      base[24] = e16[16 + 4 * j + 1];
-      base[25] = e16[16 + 4 * j + 3];
-    }
+    // 16+4j..19+4j) goes to lanes 2l, 2l+1 of the group's vectors 4j..4j+3, as the pairs
+    //   A = (4j, 4j+2)   B = (4j+1, 4j+3)   C = (16+4j, 18+4j)   D = (17+4j, 19+4j),
+    // i.e. 32-bit lane j of the even / odd elements of each half, at bytes 64j + 16·kind + 4l.
+    uint8_t* g = dst + (b >> 2) * 256 + 4 * l;
+    const v128_t pa = wasm_i16x8_shuffle(n[0], n[1], 0, 2, 4, 6, 8, 10, 12, 14);
+    const v128_t pb = wasm_i16x8_shuffle(n[0], n[1], 1, 3, 5, 7, 9, 11, 13, 15);
+    const v128_t pc = wasm_i16x8_shuffle(n[2], n[3], 0, 2, 4, 6, 8, 10, 12, 14);
+    const v128_t pd = wasm_i16x8_shuffle(n[2], n[3], 1, 3, 5, 7, 9, 11, 13, 15);
+#define QASR_SCATTER_WORD(j)                        \
+  wasm_v128_store32_lane(g + 64 * (j), pa, j);      \
+  wasm_v128_store32_lane(g + 64 * (j) + 16, pb, j); \
+  wasm_v128_store32_lane(g + 64 * (j) + 32, pc, j); \
+  wasm_v128_store32_lane(g + 64 * (j) + 48, pd, j);
+    QASR_SCATTER_WORD(0) QASR_SCATTER_WORD(1) QASR_SCATTER_WORD(2) QASR_SCATTER_WORD(3)
+#undef QASR_SCATTER_WORD
 #if defined(QASR_RELAXED_SIMD)
     // The same values as i8 in nibble_group's order: vector 2j holds elements 4j..4j+3 and
     // vector 2j+1 elements 16+4j..19+4j, block l in bytes 4l..4l+3.
-    int8_t* g8 = reinterpret_cast<int8_t*>(dst + off_i8(nb) + (b >> 2) * 128);
-    for (int j = 0; j < 4; ++j)
-      for (int m = 0; m < 4; ++m) {
-        g8[32 * j + 4 * l + m] = static_cast<int8_t>(e16[4 * j + m]);
-        g8[32 * j + 16 + 4 * l + m] = static_cast<int8_t>(e16[16 + 4 * j + m]);
-      }
+    uint8_t* g8 = dst + off_i8(nb) + (b >> 2) * 128 + 4 * l;
+    const v128_t lo8 = wasm_i8x16_narrow_i16x8(n[0], n[1]), hi8 = wasm_i8x16_narrow_i16x8(n[2], n[3]);
+#define QASR_SCATTER_I8(j)                        \
+  wasm_v128_store32_lane(g8 + 32 * (j), lo8, j); \
+  wasm_v128_store32_lane(g8 + 32 * (j) + 16, hi8, j);
+    QASR_SCATTER_I8(0) QASR_SCATTER_I8(1) QASR_SCATTER_I8(2) QASR_SCATTER_I8(3)
+#undef QASR_SCATTER_I8
 #endif
     // |q| <= 127, so the i16 sum of four stays small.
     const v128_t sum16 = wasm_i16x8_add(wasm_i16x8_add(n[0], n[1]), wasm_i16x8_add(n[2], n[3]));
