@@ -246,7 +246,7 @@ if (ONLY === 'wasm-2t') {
   // A quick look while working on the engine: the app's build at 2 threads only; nothing is written.
   const [r] = await runWasm(await prepare(), [['mt-relaxed', 2]]);
   const t = r.asr.timings;
-  console.log(`\n ${r.name}: mel ${t.mel_ms.toFixed(0)} ms, encoder ${t.encoder_ms.toFixed(0)} ms, prefill ${t.prefill_ms.toFixed(0)} ms, ` +
+  console.log(`\n ${r.name}: load ${r.load_ms?.toFixed(0)} ms, mel ${t.mel_ms.toFixed(0)} ms, encoder ${t.encoder_ms.toFixed(0)} ms, prefill ${t.prefill_ms.toFixed(0)} ms, ` +
     `${perToken(r).toFixed(1)} ms/token, aligner ${r.align_ms.toFixed(0)} ms (encoder ${r.align?.timings.encoder_ms.toFixed(0)}), total ${(total(r) / 1000).toFixed(2)} s (rtf ${(total(r) / 1000 / AUDIO_SEC).toFixed(3)})`);
   process.exit(0);
 }
