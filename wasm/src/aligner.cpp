@@ -108,13 +108,14 @@ bool align_units(Model* m, const float* pcm, int64_t n, const std::vector<std::s
   embed_tokens(*m, ids.data(), L, x.data());
   for (int i = 0, a = 0; i < L && a < enc.tokens; ++i)
     if (ids[i] == s.audio_pad) std::memcpy(&x[static_cast<size_t>(i) * H], &enc.data[static_cast<size_t>(a++) * H], sizeof(float) * H);
-  KvCache cache;
-  if (!cache.reserve(*m, L, error) || !decoder_forward(*m, x.data(), L, &cache, nx, error)) return false;
-
-  // Logits at the slot positions themselves (no shift, addendum 2 rule 8).
+  // Logits at the slot positions themselves (no shift, addendum 2 rule 8): only those rows are
+  // finished by the decoder's last layer.
   std::vector<int> slots;
   for (int i = 0; i < L; ++i)
     if (ids[i] == s.timestamp) slots.push_back(i);
+  KvCache cache;
+  if (!cache.reserve(*m, L, error) || !decoder_forward(*m, x.data(), L, &cache, nx, error, &slots)) return false;
+
   std::vector<float> rows(slots.size() * H), logits(slots.size() * classes);
   for (size_t k = 0; k < slots.size(); ++k)
     std::memcpy(&rows[k * H], &x[static_cast<size_t>(slots[k]) * H], sizeof(float) * H);

@@ -253,7 +253,8 @@ bool AsrSession::start(Model* m, const float* pcm, int64_t n, const AsrOptions& 
     std::memcpy(row, enc.data.data() + static_cast<size_t>(a++) * H, sizeof(float) * H);
     if (opt_.numerics.audio_quant) audio_quant_round_trip(m->dec.embed.type, row, H);
   }
-  if (!decoder_forward(*m, x.data(), L, &cache_, opt_.numerics, error)) return false;
+  const std::vector<int> last_row = {L - 1};  // only its logits are needed
+  if (!decoder_forward(*m, x.data(), L, &cache_, opt_.numerics, error, &last_row)) return false;
   hidden_.assign(x.end() - H, x.end());
   logits_.resize(static_cast<size_t>(f.text.head_rows));
   decoder_head(*m, hidden_.data(), 1, logits_.data(), opt_.numerics);

@@ -37,8 +37,11 @@ class KvCache {
 void embed_tokens(const Model& m, const int* ids, int n, float* out);
 
 // Runs the decoder over n new input rows x [n][hidden] at positions n_past..n_past+n−1, appending
-// to the cache. On return x holds the final-normed hidden states. False if the cache is full.
-bool decoder_forward(const Model& m, float* x, int n, KvCache* cache, const Numerics& nx, std::string* error);
+// to the cache. On return x holds the final-normed hidden states: of every row, or, with `keep`
+// (sorted distinct row indices), of those rows only (the others hold unfinished values; the last
+// layer then skips the work of rows nobody reads). False if the cache is full.
+bool decoder_forward(const Model& m, float* x, int n, KvCache* cache, const Numerics& nx, std::string* error,
+                     const std::vector<int>* keep = nullptr);
 
 // logits [m][head_rows] = head(hidden [m][hidden]).
 void decoder_head(const Model& m, const float* hidden, int rows, float* logits, const Numerics& nx);
