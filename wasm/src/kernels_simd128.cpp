@@ -33,6 +33,9 @@
 // kept a second time as i8 in the matching order, and a group's 8 dot products are summed in
 // i16 (at most 8 · 2 · 15 · 128 = 30720) before one widening add. The integers are the same, so
 // the floating-point part, and every result, is bit for bit that of the plain build.
+// Packed q4_0 (GgmlType::Q4_0_X4, ggml_types.h): the loader stores each group of 4 blocks as its 4
+// scales followed by the already word-transposed codes, so load_words is 4 plain loads and the
+// scales 4 operations (load_half4_packed); the integers and floats are those of plain q4_0.
 #if defined(__wasm_simd128__)
 #include <wasm_simd128.h>
 
