@@ -273,18 +273,6 @@ void silu_mul(const float* gate, const float* up, float* out, int64_t n, ThreadP
 
 void exp_shifted_inplace(float* x, int64_t n, float shift) { fam::exp_shifted(x, n, shift); }
 
-void gelu_erf_ref(float* x, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) x[i] = kint::gelu_erf_f32(x[i]);
-}
-
-void silu_mul_ref(const float* gate, const float* up, float* out, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) out[i] = kint::silu_mul_f32(gate[i], up[i]);
-}
-
-void exp_shifted_ref(float* x, int64_t n, float shift) {
-  for (int64_t i = 0; i < n; ++i) x[i] = kint::exp_f32(x[i] - shift);
-}
-
 void quantize_row_q8_0(const float* x, BlockQ8_0* y, int64_t n) { fam::quantize_row_q8_0(x, y, n); }
 
 float dot_f32(const float* a, const float* b, int64_t n) { return fam::dot_f32(a, b, n); }

@@ -137,6 +137,18 @@ void quantize_row_q4_0_ref(const float* x, BlockQ4_0* y, int64_t n) {
   }
 }
 
+void gelu_erf_ref(float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) x[i] = kint::gelu_erf_f32(x[i]);
+}
+
+void silu_mul_ref(const float* gate, const float* up, float* out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = kint::silu_mul_f32(gate[i], up[i]);
+}
+
+void exp_shifted_ref(float* x, int64_t n, float shift) {
+  for (int64_t i = 0; i < n; ++i) x[i] = kint::exp_f32(x[i] - shift);
+}
+
 float dot_f32_ref(const float* a, const float* b, int64_t n) {
   float s = 0.0f;
   for (int64_t i = 0; i < n; ++i) s += a[i] * b[i];
@@ -310,17 +322,11 @@ void axpy_f32(float a, const float* x, float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
 }
 
-void gelu_erf(float* x, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) x[i] = gelu_erf_f32(x[i]);
-}
+void gelu_erf(float* x, int64_t n) { gelu_erf_ref(x, n); }
 
-void silu_mul(const float* g, const float* u, float* out, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) out[i] = silu_mul_f32(g[i], u[i]);
-}
+void silu_mul(const float* g, const float* u, float* out, int64_t n) { silu_mul_ref(g, u, out, n); }
 
-void exp_shifted(float* x, int64_t n, float shift) {
-  for (int64_t i = 0; i < n; ++i) x[i] = exp_f32(x[i] - shift);
-}
+void exp_shifted(float* x, int64_t n, float shift) { exp_shifted_ref(x, n, shift); }
 
 }  // namespace fam
 }  // namespace kint
